@@ -1,0 +1,1 @@
+"""Graphs: the front door, the supervisor and the plan-and-execute subgraph."""

@@ -1,0 +1,81 @@
+"""The front door: checks a request, then routes it to a specialist, the planner, a human or a question.
+
+Two tiers: a fast local classifier trained on shipped examples decides when it is sure;
+when it is unsure and an LLM is configured, the LLM decides with structured output.
+Multi-part requests go to the plan-and-execute subgraph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from pydantic import BaseModel, Field
+
+from proctor.errors import InvalidRequest
+from proctor.graphs.classifier import FastClassifier, RouteDecision, is_multi_part
+
+ESCALATE, CLARIFY, PLAN = "escalate", "clarify", "plan"
+
+
+class LLMRoute(BaseModel):
+    """Pick the one route that should handle the customer's latest message."""
+
+    route: str = Field(description="One of the route names listed in the instructions.")
+    reason: str = Field(description="One short sentence: why this route.")
+
+
+def check_request(text: str, max_chars: int) -> str:
+    """The request text, stripped; raises ``InvalidRequest`` when it cannot be served."""
+    cleaned = text.strip()
+    if not cleaned:
+        raise InvalidRequest("the request is empty: say what you need help with")
+    if len(cleaned) > max_chars:
+        raise InvalidRequest(
+            f"the request is {len(cleaned)} characters long; the limit is {max_chars}. "
+            "Shorten it or split it into several messages."
+        )
+    return cleaned
+
+
+def latest_request(messages: Sequence[BaseMessage]) -> str:
+    for m in reversed(messages):
+        if isinstance(m, HumanMessage):
+            return m.content if isinstance(m.content, str) else str(m.content)
+    return ""
+
+
+class FrontDoor:
+    """Decides the route of one request."""
+
+    def __init__(
+        self,
+        routes: dict[str, str],
+        classifier: FastClassifier | None = None,
+        llm: BaseChatModel | None = None,
+        threshold: float = 0.55,
+    ) -> None:
+        self.routes = routes  # name -> description, specialists plus escalate and clarify
+        self.classifier = classifier or FastClassifier.default()
+        self.llm = llm
+        self.threshold = threshold
+
+    def decide(self, text: str) -> RouteDecision:
+        if is_multi_part(text):
+            return RouteDecision(route=PLAN, confidence=1.0, tier="rule", reason="several independent actions")
+        fast = self.classifier.classify(text)
+        if fast.route not in self.routes:
+            fast = fast.model_copy(update={"route": CLARIFY, "reason": f"no agent serves {fast.route!r}"})
+        if fast.confidence >= self.threshold or self.llm is None:
+            return fast
+        return self._ask_llm(text, fast)
+
+    def _ask_llm(self, text: str, fast: RouteDecision) -> RouteDecision:
+        menu = "\n".join(f"- {name}: {desc}" for name, desc in self.routes.items())
+        picked = self.llm.with_structured_output(LLMRoute).invoke(
+            [SystemMessage(f"Route the customer's message to one of:\n{menu}"), HumanMessage(text)]
+        )
+        if picked.route not in self.routes:
+            return fast
+        return RouteDecision(route=picked.route, confidence=fast.confidence, tier="llm", reason=picked.reason)

@@ -1,0 +1,131 @@
+"""Plan-and-execute: a typed plan, one checkpointed step per superstep, re-planning on failure."""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langgraph.graph import END, START, MessagesState, StateGraph
+from pydantic import BaseModel, Field
+
+from proctor.graphs.classifier import FastClassifier, split_parts
+from proctor.graphs.front_door import latest_request
+from proctor.offline import LABEL, register_responder
+
+MAX_REPLANS = 2
+_IDS = re.compile(r"\b[A-Z]{2,4}-\d{3,}\b|\b\d{4,6}\b|[\w.+-]+@[\w-]+\.[\w.]+")
+
+
+class PlanStep(BaseModel):
+    agent: str = Field(description="The specialist that performs this step.")
+    instruction: str = Field(description="What to do, self-contained: include every id it needs.")
+
+
+class Plan(BaseModel):
+    """An ordered list of steps that together fulfil the customer's request."""
+
+    steps: list[PlanStep] = Field(min_length=1, max_length=8)
+
+
+class StepResult(BaseModel):
+    agent: str
+    instruction: str
+    answer: str
+    ok: bool
+
+
+class PlanState(MessagesState):
+    plan: list[PlanStep]
+    step_index: int
+    step_results: Annotated[list[StepResult], operator.add]
+    replans: int
+
+
+def offline_plan(messages: Sequence[BaseMessage]) -> dict[str, Any]:
+    """The offline model's planner: one step per independent clause, routed by the classifier."""
+    request = latest_request(messages)
+    failed = [m.content for m in messages if isinstance(m, SystemMessage) and "FAILED" in str(m.content)]
+    ids = _IDS.findall(request)
+    classifier = FastClassifier.default()
+    steps = []
+    for part in split_parts(request):
+        missing = [i for i in ids if i not in part]
+        instruction = part + (f" (about {', '.join(missing)})" if missing else "")
+        if not any(instruction in str(f) for f in failed):
+            steps.append({"agent": classifier.classify(part).route, "instruction": instruction})
+    return {"steps": steps or [{"agent": "support", "instruction": request}]}
+
+
+register_responder("Plan", offline_plan)
+
+
+def build_plan_execute(model: BaseChatModel, agents: Mapping[str, Any]):
+    """The subgraph; ``agents`` are compiled specialists without the hand-off tool."""
+    planner_llm = model.with_structured_output(Plan)
+    menu = "\n".join(f"- {name}" for name in agents)
+
+    def plan(state: PlanState) -> dict[str, Any]:
+        request = latest_request(state["messages"])
+        prompt = SystemMessage(f"Split the request into steps, each for one of these agents:\n{menu}")
+        steps = _valid(planner_llm.invoke([prompt, HumanMessage(request)]).steps, agents)
+        return {"plan": steps, "step_index": 0, "replans": 0, "step_results": []}
+
+    def execute(state: PlanState, config: Any) -> dict[str, Any]:
+        step = state["plan"][state["step_index"]]
+        context = "".join(f"\nEarlier step: {r.answer}" for r in state["step_results"] if r.ok)
+        out = agents[step.agent].invoke({"messages": [HumanMessage(step.instruction + context)]}, config)
+        turn = out["messages"]
+        failed = any(isinstance(m, ToolMessage) and m.status == "error" for m in turn)
+        answer = next((m.text for m in reversed(turn) if isinstance(m, AIMessage) and m.text), "")
+        result = StepResult(agent=step.agent, instruction=step.instruction, answer=answer, ok=not failed)
+        return {"step_results": [result], "step_index": state["step_index"] + 1}
+
+    def replan(state: PlanState) -> dict[str, Any]:
+        request = latest_request(state["messages"])
+        done = [r for r in state["step_results"]]
+        notes = [
+            SystemMessage(f"Step {'done' if r.ok else 'FAILED'}: {r.instruction} -> {r.answer}") for r in done
+        ]
+        prompt = SystemMessage(f"Some steps failed. Plan only the remaining work, for these agents:\n{menu}")
+        revised = _valid(planner_llm.invoke([prompt, *notes, HumanMessage(request)]).steps, agents)
+        finished = {r.instruction for r in done}
+        remaining = [s for s in revised if s.instruction not in finished]
+        return {"plan": state["plan"][: state["step_index"]] + remaining, "replans": state["replans"] + 1}
+
+    def report(state: PlanState) -> dict[str, Any]:
+        lines = [f"{i}. [{r.agent}] {_strip_label(r.answer)}" for i, r in enumerate(state["step_results"], 1)]
+        if not lines:
+            return {"messages": [AIMessage("I could not break this request into steps I can do; please rephrase it.")]}
+        label = f"{LABEL} " if any(r.answer.startswith(LABEL) for r in state["step_results"]) else ""
+        return {"messages": [AIMessage(f"{label}I handled your request in {len(lines)} steps:\n" + "\n".join(lines))]}
+
+    def after_step(state: PlanState) -> str:
+        last = state["step_results"][-1]
+        if not last.ok and state["replans"] < MAX_REPLANS and state["step_index"] < len(state["plan"]):
+            return "replan"
+        return "execute" if state["step_index"] < len(state["plan"]) else "report"
+
+    graph = StateGraph(PlanState)
+    graph.add_node("plan", plan)
+    graph.add_node("execute", execute)
+    graph.add_node("replan", replan)
+    graph.add_node("report", report)
+    graph.add_edge(START, "plan")
+    graph.add_conditional_edges("plan", lambda s: "execute" if s["plan"] else "report", ["execute", "report"])
+    graph.add_conditional_edges("execute", after_step, ["execute", "replan", "report"])
+    graph.add_conditional_edges("replan", lambda s: "execute" if s["step_index"] < len(s["plan"]) else "report")
+    graph.add_edge("report", END)
+    return graph.compile(name="plan_execute")
+
+
+def _valid(steps: list[PlanStep], agents: Mapping[str, Any]) -> list[PlanStep]:
+    """Steps for agents that do not exist are dropped rather than guessed at."""
+    return [s for s in steps if s.agent in agents]
+
+
+def _strip_label(text: str) -> str:
+    return text.removeprefix(LABEL).strip()

@@ -1,0 +1,115 @@
+"""The supervisor: front door -> specialist | plan-and-execute | human escalation | clarifying question."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain.tools import ToolRuntime
+from langchain_core.messages import AIMessage, ToolMessage
+from langchain_core.tools import tool
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, MessagesState, StateGraph
+from langgraph.types import Command
+
+from proctor.checkpoints import open_checkpointer
+from proctor.deployment import Deployment
+from proctor.errors import InvalidRequest
+from proctor.graphs.front_door import CLARIFY, ESCALATE, PLAN, FrontDoor, check_request, latest_request
+from proctor.graphs.plan_execute import build_plan_execute
+from proctor.handoff import escalate
+from proctor.models import chat_model
+from proctor.settings import Settings
+from proctor.specialists import build_specialist
+
+CLARIFY_TEXT = (
+    "I want to get this right: could you tell me a bit more? For example the invoice number "
+    "(INV-…), the order number, or what you were trying to do when it went wrong."
+)
+
+
+class SupervisorState(MessagesState):
+    user_id: str | None
+    route: str
+    route_tier: str
+    route_confidence: float
+    route_reason: str
+
+
+@tool
+def hand_off_to_planner(reason: str, runtime: ToolRuntime) -> Command:
+    """Hand the whole request to the planner when it needs several actions across teams
+    (e.g. cancel an order, refund its shipping fee and email a confirmation). Give a short reason.
+    Do not use it for a single action you can do yourself."""
+    call = runtime.state["messages"][-1]
+    note = ToolMessage(f"Handed to the planner: {reason}", tool_call_id=runtime.tool_call_id)
+    return Command(graph=Command.PARENT, goto=PLAN, update={"messages": [call, note]})
+
+
+def build_graph(
+    settings: Settings | None = None,
+    *,
+    checkpointer: BaseCheckpointSaver | None | bool = None,
+    deployment: Deployment | None = None,
+):
+    """The compiled supervisor. ``checkpointer=None`` opens the configured one; ``False`` uses none
+    (the LangGraph server brings its own)."""
+    deployment = deployment or Deployment(settings or Settings())
+    settings = deployment.settings
+    specialists = {
+        spec.name: build_specialist(spec, deployment.model_for(spec), [*deployment.tools, hand_off_to_planner])
+        for spec in deployment.specs
+    }
+    plan_agents = {
+        spec.name: build_specialist(spec, deployment.model_for(spec), deployment.tools) for spec in deployment.specs
+    }
+    routes = {spec.name: spec.description for spec in deployment.specs}
+    routes[ESCALATE] = "Legal, medical, safety or threatening matters: a human must take over."
+    routes[CLARIFY] = "Too vague to act on: ask a clarifying question."
+    llm = None if settings.offline else chat_model(settings)
+    front = FrontDoor(routes, llm=llm, threshold=settings.classifier_threshold)
+
+    def front_door(state: SupervisorState) -> Command:
+        try:
+            check_request(latest_request(state["messages"]), settings.max_request_chars)
+        except InvalidRequest as exc:
+            return Command(goto=END, update={"route": "rejected", "messages": [AIMessage(f"Sorry: {exc}.")]})
+        decision = front.decide(latest_request(state["messages"]))
+        update = {
+            "route": decision.route,
+            "route_tier": decision.tier,
+            "route_confidence": decision.confidence,
+            "route_reason": decision.reason,
+        }
+        return Command(goto=decision.route, update=update)
+
+    def human_escalation(state: SupervisorState, config: dict[str, Any]) -> dict[str, Any]:
+        escalation_id = escalate(
+            deployment.db,
+            thread_id=config["configurable"].get("thread_id", "no-thread"),
+            user_id=state.get("user_id"),
+            reason=state.get("route_reason") or "needs a human",
+            request=latest_request(state["messages"]),
+        )
+        text = (
+            f"This needs a person, so I have passed it to a human colleague (reference {escalation_id}). "
+            "They will contact you directly; I will not act on it myself."
+        )
+        return {"messages": [AIMessage(text)]}
+
+    def clarify(state: SupervisorState) -> dict[str, Any]:
+        return {"messages": [AIMessage(CLARIFY_TEXT)]}
+
+    graph = StateGraph(SupervisorState)
+    graph.add_node("front_door", front_door, destinations=(*routes, PLAN, END))
+    for name, agent in specialists.items():
+        graph.add_node(name, agent, destinations=(PLAN, END))
+        graph.add_edge(name, END)
+    graph.add_node(PLAN, build_plan_execute(deployment.model, plan_agents))
+    graph.add_node(ESCALATE, human_escalation)
+    graph.add_node(CLARIFY, clarify)
+    graph.add_edge(START, "front_door")
+    for name in (PLAN, ESCALATE, CLARIFY):
+        graph.add_edge(name, END)
+    if checkpointer is None:
+        checkpointer = open_checkpointer(settings.checkpoints_url)
+    return graph.compile(checkpointer=checkpointer or None, name="proctor")

@@ -1,0 +1,129 @@
+"""One small database layer for every store proctor keeps (domain, approvals, traces).
+
+SQLite by default. Each call opens its own connection: SQLite connections are cheap and
+must not cross threads, and LangGraph runs sync tools on worker threads.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from proctor.errors import ProctorError, TransientToolError
+
+
+class DatabaseError(ProctorError):
+    """The store is unusable: a bad URL, a newer schema than this code knows."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One explicit, numbered schema step of one component (e.g. ``desk``, ``traces``)."""
+
+    component: str
+    version: int
+    sql: str
+
+
+def sqlite_path(url: str) -> Path:
+    if not url.startswith("sqlite:///"):
+        raise DatabaseError(f"unsupported database url {url!r}: expected sqlite:///PATH")
+    return Path(url.removeprefix("sqlite:///"))
+
+
+class Database:
+    """A SQLite file with explicit migrations and short transactions."""
+
+    def __init__(self, url: str, *, timeout: float = 10.0) -> None:
+        self.url = url
+        self.path = sqlite_path(url)
+        self.timeout = timeout
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction: all of it commits, or none of it does."""
+        conn = self.connect()
+        try:
+            _locked_is_transient(lambda: conn.execute("BEGIN IMMEDIATE"))
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            _locked_is_transient(lambda: conn.execute("COMMIT"))
+        finally:
+            conn.close()
+
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        conn = self.connect()
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        with self.reading() as conn:
+            return [dict(r) for r in conn.execute(sql, params)]
+
+    def migrate(self, migrations: Sequence[Migration]) -> None:
+        """Apply the steps not yet applied, each in its own transaction; refuse a newer store."""
+        with self.transaction() as conn:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " component TEXT NOT NULL, version INTEGER NOT NULL,"
+                " PRIMARY KEY (component, version))"
+            )
+        for component in sorted({m.component for m in migrations}):
+            steps = sorted((m for m in migrations if m.component == component), key=lambda m: m.version)
+            self._migrate_component(component, steps)
+
+    def _migrate_component(self, component: str, steps: list[Migration]) -> None:
+        known = steps[-1].version
+        with self.transaction() as conn:
+            applied = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT version FROM schema_migrations WHERE component = ?", (component,)
+                )
+            }
+            if applied and max(applied) > known:
+                raise DatabaseError(
+                    f"{self.path}: {component} schema is version {max(applied)}, newer than "
+                    f"this proctor knows ({known}); upgrade proctor or use another data dir"
+                )
+            for step in steps:
+                if step.version in applied:
+                    continue
+                for statement in _statements(step.sql):
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO schema_migrations (component, version) VALUES (?, ?)",
+                    (component, step.version),
+                )
+
+
+def _statements(sql: str) -> list[str]:
+    return [s.strip() for s in sql.split(";") if s.strip()]
+
+
+def _locked_is_transient(step: Any) -> Any:
+    try:
+        return step()
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise TransientToolError(f"database busy: {exc}") from exc
+        raise

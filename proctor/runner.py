@@ -1,0 +1,100 @@
+"""Embedded use in one object: ``Proctor(settings).run("text")`` -> a typed ``RunResult``."""
+
+from __future__ import annotations
+
+import uuid
+from functools import cached_property
+from typing import Any, Literal
+
+from langchain_core.messages import AIMessage, HumanMessage
+from pydantic import BaseModel
+
+from proctor.deployment import Deployment
+from proctor.errors import UnknownThread
+from proctor.graphs.front_door import check_request
+from proctor.graphs.supervisor import build_graph
+from proctor.pricing import cost_usd
+from proctor.recorder import RunRecorder, ToolCallRecord
+from proctor.settings import Settings
+
+
+class Usage(BaseModel):
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+
+
+class RunResult(BaseModel):
+    """What one request did. The ``--json`` output of ``proctor run``."""
+
+    thread_id: str
+    trace_id: str
+    status: Literal["done", "interrupted"]
+    route: str | None
+    answer: str
+    tool_calls: list[ToolCallRecord]
+    usage: Usage
+    model: str
+    interrupts: list[Any] = []
+
+
+class Proctor:
+    """The supervisor with its checkpointer, plus the bookkeeping callers want around a run."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.deployment = Deployment(settings or Settings())
+        self.settings = self.deployment.settings
+
+    @cached_property
+    def graph(self):
+        return build_graph(deployment=self.deployment)
+
+    def run(self, text: str, *, user_id: str | None = None, thread_id: str | None = None) -> RunResult:
+        config, recorder = self._prepare(text, user_id, thread_id)
+        self.graph.invoke(self._input(text, user_id), config)
+        return self._result(config, recorder)
+
+    async def arun(self, text: str, *, user_id: str | None = None, thread_id: str | None = None) -> RunResult:
+        config, recorder = self._prepare(text, user_id, thread_id)
+        await self.graph.ainvoke(self._input(text, user_id), config)
+        return self._result(config, recorder)
+
+    def _prepare(self, text: str, user_id: str | None, thread_id: str | None) -> tuple[dict, RunRecorder]:
+        check_request(text, self.settings.max_request_chars)
+        if thread_id is not None and not self.thread_exists(thread_id):
+            raise UnknownThread(f"no conversation has thread id {thread_id!r}; omit the thread id to start one")
+        recorder = RunRecorder()
+        config = {
+            "configurable": {"thread_id": thread_id or str(uuid.uuid4())},
+            "run_id": uuid.uuid4(),
+            "callbacks": [recorder],
+            "metadata": {"user_id": user_id},
+        }
+        return config, recorder
+
+    def thread_exists(self, thread_id: str) -> bool:
+        return self.graph.checkpointer.get_tuple({"configurable": {"thread_id": thread_id}}) is not None
+
+    @staticmethod
+    def _input(text: str, user_id: str | None) -> dict[str, Any]:
+        return {"messages": [HumanMessage(text.strip())], "user_id": user_id}
+
+    def _result(self, config: dict, recorder: RunRecorder) -> RunResult:
+        state = self.graph.get_state(config)
+        messages = state.values.get("messages", [])
+        answer = next((m.text for m in reversed(messages) if isinstance(m, AIMessage) and m.text), "")
+        inp = sum(c.input_tokens for c in recorder.model_calls)
+        out = sum(c.output_tokens for c in recorder.model_calls)
+        cost = sum(cost_usd(self.settings.prices, c.model, c.input_tokens, c.output_tokens) for c in recorder.model_calls)
+        models = sorted({c.model for c in recorder.model_calls})
+        return RunResult(
+            thread_id=config["configurable"]["thread_id"],
+            trace_id=str(config["run_id"]),
+            status="interrupted" if state.interrupts else "done",
+            route=state.values.get("route"),
+            answer=answer,
+            tool_calls=list(recorder.tool_calls.values()),
+            usage=Usage(input_tokens=inp, output_tokens=out, cost_usd=round(cost, 6)),
+            model=", ".join(models) or "none",
+            interrupts=[i.value for i in state.interrupts],
+        )

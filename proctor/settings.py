@@ -1,0 +1,68 @@
+"""Typed settings, read from the environment (prefix ``PROCTOR_``) or passed in code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from proctor.pricing import DEFAULT_PRICES, ModelPrice
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+OFFLINE_MODEL = "offline"
+
+
+class Settings(BaseSettings):
+    """Everything that configures a proctor deployment.
+
+    Defaults give a fully offline desk: SQLite files under ``data_dir`` and the
+    deterministic offline model. Point ``model`` at an OpenAI-compatible endpoint
+    (``OPENAI_API_KEY`` / ``OPENAI_BASE_URL``) to use a real LLM.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="PROCTOR_", extra="forbid")
+
+    data_dir: Path = Field(Path(".proctor"), description="Where the SQLite files live.")
+    database_url: str | None = Field(
+        None, description="Domain database; default: sqlite file desk.sqlite in data_dir."
+    )
+    checkpoint_url: str | None = Field(
+        None, description="LangGraph checkpoints; default: sqlite file checkpoints.sqlite in data_dir."
+    )
+    model: str = Field(
+        OFFLINE_MODEL,
+        description="Chat model name for the OpenAI-compatible endpoint, or 'offline'.",
+    )
+    openai_api_key: str | None = Field(None, validation_alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(None, validation_alias="OPENAI_BASE_URL")
+    seed: int = Field(7, description="Seed of the deterministic data generator.")
+    max_request_chars: int = Field(4000, ge=1, description="Longer requests are refused.")
+    classifier_threshold: float = Field(
+        0.55, ge=0, le=1, description="Below this confidence the fast tier is 'unsure'."
+    )
+    agent_dirs: list[Path] = Field(
+        default_factory=list, description="Extra folders of agent spec TOML files."
+    )
+    tool_modules: list[str] = Field(
+        default_factory=lambda: ["proctor.tools"],
+        description="Modules exposing TOOLS (ToolSpec list), optionally MIGRATIONS and prepare(db, seed).",
+    )
+
+    prices: dict[str, ModelPrice] = Field(
+        default_factory=lambda: dict(DEFAULT_PRICES), description="USD per million tokens, by model."
+    )
+
+    def resolved_data_dir(self) -> Path:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return self.data_dir
+
+    @property
+    def domain_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'desk.sqlite'}"
+
+    @property
+    def checkpoints_url(self) -> str:
+        return self.checkpoint_url or f"sqlite:///{self.data_dir / 'checkpoints.sqlite'}"
+
+    @property
+    def offline(self) -> bool:
+        return self.model == OFFLINE_MODEL

@@ -1,0 +1,109 @@
+"""Specialist agents declared as data, built with ``create_agent`` plus middleware."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from langchain.agents import create_agent
+from langchain.agents.middleware import (
+    AgentMiddleware,
+    ModelCallLimitMiddleware,
+    ToolErrorMiddleware,
+    ToolRetryMiddleware,
+)
+from langchain_core.language_models import BaseChatModel
+from langchain_core.tools import BaseTool
+from pydantic import BaseModel, Field, ValidationError
+
+from proctor.errors import ProctorError, ToolError, TransientToolError
+
+
+class SpecError(ProctorError):
+    """An agent spec file is malformed or names what does not exist."""
+
+
+class Limits(BaseModel):
+    max_model_calls: int = Field(8, ge=1, le=50)
+    tool_retries: int = Field(3, ge=0, le=10)
+
+
+class AgentSpec(BaseModel):
+    """A specialist: everything that shapes its behaviour, as data."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    description: str
+    prompt: str
+    scopes: list[str]
+    tools: list[str] | None = Field(None, description="Restrict further to these tool names.")
+    model: str | None = Field(None, description="Override the deployment's model.")
+    limits: Limits = Limits()
+
+
+def load_specs(dirs: Iterable[Path]) -> list[AgentSpec]:
+    """Every ``*.toml`` in the folders, in name order; later folders override by name."""
+    specs: dict[str, AgentSpec] = {}
+    for folder in dirs:
+        for path in sorted(Path(folder).glob("*.toml")):
+            try:
+                spec = AgentSpec.model_validate(tomllib.loads(path.read_text()))
+            except (tomllib.TOMLDecodeError, ValidationError) as exc:
+                raise SpecError(f"{path}: {exc}") from exc
+            specs[spec.name] = spec
+    return list(specs.values())
+
+
+def tools_for(spec: AgentSpec, tools: Sequence[BaseTool]) -> list[BaseTool]:
+    """Least privilege: the tools whose every scope the agent holds (and, if listed, named)."""
+    held = set(spec.scopes)
+    allowed = [t for t in tools if set((t.metadata or {}).get("scopes", ["*"])) <= held]
+    if spec.tools is None:
+        return allowed
+    by_name = {t.name: t for t in allowed}
+    missing = [n for n in spec.tools if n not in by_name]
+    if missing:
+        raise SpecError(f"agent {spec.name!r}: tools {missing} do not exist or are outside its scopes")
+    return [by_name[n] for n in spec.tools]
+
+
+def report_tool_error(exc: Exception, request: Any) -> str | None:
+    """What the model reads when a tool fails: semantic errors verbatim, never a traceback."""
+    name = request.tool_call["name"]
+    if isinstance(exc, ToolError | ValidationError | ValueError):
+        return f"Error from {name}: {exc}"
+    return (
+        f"Error from {name}: it failed unexpectedly ({type(exc).__name__}). Do not retry it; "
+        "tell the user a human colleague will follow up."
+    )
+
+
+def default_middleware(spec: AgentSpec) -> list[AgentMiddleware]:
+    return [
+        ModelCallLimitMiddleware(run_limit=spec.limits.max_model_calls, exit_behavior="end"),
+        ToolErrorMiddleware(on_error=report_tool_error),
+        ToolRetryMiddleware(
+            max_retries=spec.limits.tool_retries,
+            retry_on=(TransientToolError,),
+            initial_delay=0.05,
+            max_delay=2.0,
+            jitter=True,
+        ),
+    ]
+
+
+def build_specialist(
+    spec: AgentSpec,
+    model: BaseChatModel,
+    tools: Sequence[BaseTool],
+    middleware: Sequence[AgentMiddleware] = (),
+):
+    """A compiled ``create_agent`` subgraph for one spec."""
+    return create_agent(
+        model,
+        tools=tools_for(spec, tools),
+        system_prompt=spec.prompt,
+        middleware=[*middleware, *default_middleware(spec)],
+        name=spec.name,
+    )

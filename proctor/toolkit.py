@@ -1,0 +1,149 @@
+"""Declaring tools: typed arguments, scopes, read/write effect, exactly-once writes.
+
+A tool is a plain function ``fn(conn, args) -> dict`` plus a :class:`ToolSpec`. Binding a
+spec to a :class:`~proctor.db.Database` gives a LangChain tool. Write tools run inside one
+transaction together with their idempotency record, so a re-executed tool call (a resume,
+a retry, a crash between checkpoint writes) returns the first result instead of acting twice.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import sqlite3
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from langchain.tools import ToolRuntime
+from langchain_core.tools import BaseTool, StructuredTool
+from pydantic import BaseModel, ConfigDict
+
+from proctor.db import Database, Migration
+
+Effect = Literal["read", "write"]
+ToolFn = Callable[[sqlite3.Connection, Any], dict[str, Any]]
+
+MIGRATIONS = [
+    Migration(
+        "proctor",
+        1,
+        """
+        CREATE TABLE tool_effects (
+            idempotency_key TEXT PRIMARY KEY,
+            tool TEXT NOT NULL,
+            args TEXT NOT NULL,
+            result TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            args TEXT NOT NULL,
+            result TEXT NOT NULL,
+            idempotency_key TEXT
+        );
+        CREATE INDEX audit_log_action ON audit_log (action, at)
+        """,
+    )
+]
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """What a tool is, independent of where its data lives."""
+
+    name: str
+    description: str
+    args_schema: type[BaseModel]
+    fn: ToolFn
+    scopes: frozenset[str]
+    effect: Effect
+    intents: tuple[str, ...] = field(default=())
+    """Phrases that signal the tool is wanted; the offline model routes on them."""
+
+    def bind(self, db: Database) -> BaseTool:
+        schema = type(
+            self.args_schema.__name__,
+            (self.args_schema,),
+            {
+                "__annotations__": {"runtime": ToolRuntime},
+                "model_config": ConfigDict(arbitrary_types_allowed=True),
+                "__module__": self.args_schema.__module__,
+            },
+        )
+
+        def run(runtime: ToolRuntime, **kwargs: Any) -> dict[str, Any]:
+            args = self.args_schema.model_validate(kwargs)
+            if self.effect == "read":
+                with db.reading() as conn:
+                    return self.fn(conn, args)
+            return execute_once(db, self, args, idempotency_key(runtime))
+
+        return StructuredTool.from_function(
+            func=run,
+            name=self.name,
+            description=self.description,
+            args_schema=schema,
+            metadata={"scopes": sorted(self.scopes), "effect": self.effect, "intents": list(self.intents)},
+            response_format="content",
+        )
+
+
+def desk_tool(
+    args: type[BaseModel], *, scopes: Iterable[str], effect: Effect, intents: Iterable[str] = ()
+) -> Callable[[ToolFn], ToolSpec]:
+    """Declare a tool: its docstring is the description the model reads."""
+
+    def wrap(fn: ToolFn) -> ToolSpec:
+        return ToolSpec(
+            name=fn.__name__,
+            description=inspect.cleandoc(fn.__doc__ or fn.__name__),
+            args_schema=args,
+            fn=fn,
+            scopes=frozenset(scopes),
+            effect=effect,
+            intents=tuple(intents),
+        )
+
+    return wrap
+
+
+def idempotency_key(runtime: ToolRuntime) -> str:
+    """The run's thread plus the model's tool call id: stable across re-executions."""
+    configurable = (runtime.config or {}).get("configurable", {})
+    thread = configurable.get("thread_id") or "no-thread"
+    return f"{thread}:{runtime.tool_call_id}"
+
+
+def execute_once(db: Database, spec: ToolSpec, args: BaseModel, key: str) -> dict[str, Any]:
+    """Run a write tool at most once per key; the effect and its record commit together."""
+    with db.transaction() as conn:
+        done = conn.execute(
+            "SELECT result FROM tool_effects WHERE idempotency_key = ?", (key,)
+        ).fetchone()
+        if done is not None:
+            return {**json.loads(done["result"]), "replayed": True}
+        result = spec.fn(conn, args)
+        args_json = args.model_dump_json()
+        result_json = json.dumps(result, default=str)
+        now = datetime.now(UTC).isoformat()
+        conn.execute(
+            "INSERT INTO tool_effects VALUES (?, ?, ?, ?, ?)",
+            (key, spec.name, args_json, result_json, now),
+        )
+        conn.execute(
+            "INSERT INTO audit_log (at, actor, action, args, result, idempotency_key)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (now, "agent", spec.name, args_json, result_json, key),
+        )
+        return result
+
+
+def granted(specs: Iterable[ToolSpec], scopes: Iterable[str]) -> list[ToolSpec]:
+    """Least privilege: only the tools whose every scope the agent holds."""
+    held = frozenset(scopes)
+    return [s for s in specs if s.scopes <= held]
