@@ -1,0 +1,156 @@
+from collections import Counter
+from pathlib import Path
+from typing import get_args
+
+import pytest
+
+from proctor.graphs.classifier import (
+    Example,
+    FastClassifier,
+    InvalidExamples,
+    Route,
+    evaluate,
+    is_multi_part,
+    load_examples,
+    mask_ids,
+    split_holdout,
+    split_parts,
+)
+
+
+@pytest.fixture(scope="module")
+def examples() -> list[Example]:
+    return load_examples()
+
+
+def test_examples_are_unique_and_cover_every_route(examples: list[Example]) -> None:
+    texts = [e.text for e in examples]
+    assert len(texts) == len(set(texts))
+    counts = Counter(e.route for e in examples)
+    print(f"\nexamples per route: {dict(sorted(counts.items()))}")
+    assert set(counts) == set(get_args(Route))
+    assert min(counts.values()) >= 80
+
+
+def test_holdout_accuracy(examples: list[Example]) -> None:
+    train, holdout = split_holdout(examples, fraction=0.2, seed=0)
+    classifier = FastClassifier.from_examples(train)
+    accuracy = evaluate(classifier, holdout)
+    print(f"\nheld-out accuracy: {accuracy:.3f} on {len(holdout)} examples (trained on {len(train)})")
+    assert accuracy >= 0.85
+
+
+def test_split_holdout_is_deterministic_and_stratified(examples: list[Example]) -> None:
+    train, holdout = split_holdout(examples, fraction=0.2, seed=0)
+    assert (train, holdout) == split_holdout(examples, fraction=0.2, seed=0)
+    assert len(train) + len(holdout) == len(examples)
+    assert set(e.route for e in holdout) == set(get_args(Route))
+
+
+def test_default_is_cached() -> None:
+    assert FastClassifier.default() is FastClassifier.default()
+
+
+@pytest.mark.parametrize(
+    ("text", "route"),
+    [
+        ("If INV-10001 is not refunded by Friday I will sue you, my lawyer is ready", "escalate"),
+        ("my charger started smoking and there is a burning smell", "escalate"),
+        ("hello", "clarify"),
+        ("refund INV-10001", "billing"),
+        ("where is order 1042?", "orders"),
+        ("I forgot my password and can't log in", "account"),
+        ("how do I set up my Hub Pro?", "support"),
+    ],
+)
+def test_obvious_routes(text: str, route: str) -> None:
+    decision = FastClassifier.default().classify(text)
+    assert decision.route == route, decision
+    assert decision.tier == "fast"
+    assert 0 <= decision.confidence <= 1
+
+
+def test_ids_do_not_change_the_decision() -> None:
+    classifier = FastClassifier.default()
+    first = classifier.classify("refund INV-10001 for CUS-0042, email tom@acme.io")
+    second = classifier.classify("refund INV-99999 for CUS-7777, email ana@mail.com")
+    assert first == second
+    assert mask_ids("order 1042 on WS-0042, see KB-012") == "order _number_ on _workspace_ , see _article_"
+
+
+def test_malformed_line_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "routes.jsonl"
+    path.write_text('{"text": "refund INV-10001", "route": "billing"}\n{"text": "oops"\n')
+    with pytest.raises(InvalidExamples, match=r"line 2\b"):
+        load_examples(path)
+
+
+def test_unknown_route_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "routes.jsonl"
+    path.write_text(
+        '{"text": "refund INV-10001", "route": "billing"}\n\n{"text": "hi", "route": "sales"}\n'
+    )
+    with pytest.raises(InvalidExamples, match=r"line 3: route"):
+        load_examples(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        (
+            "cancel order 1042, refund the shipping fee and email me a confirmation",
+            ["cancel order 1042", "refund the shipping fee", "email me a confirmation"],
+        ),
+        (
+            "reset my password and add anna@example.com as an admin to WS-0042",
+            ["reset my password", "add anna@example.com as an admin to WS-0042"],
+        ),
+        (
+            "Please upgrade WS-0042 to the Business plan; also send invoice INV-10234 to finance@acme.io",
+            ["Please upgrade WS-0042 to the Business plan", "send invoice INV-10234 to finance@acme.io"],
+        ),
+        (
+            "change the shipping address on order 1042 then update my email to tom@mail.com",
+            ["change the shipping address on order 1042", "update my email to tom@mail.com"],
+        ),
+        (
+            "Hi, cancel order 1042. Also, close account CUS-0042.",
+            ["Hi, cancel order 1042.", "close account CUS-0042."],
+        ),
+        (
+            "remove john@acme.io from WS-0042, grant maria@acme.io admin and downgrade us to Starter",
+            ["remove john@acme.io from WS-0042", "grant maria@acme.io admin", "downgrade us to Starter"],
+        ),
+        (
+            "my order 1042 is late, cancel it and refund me",
+            ["my order 1042 is late, cancel it", "refund me"],
+        ),
+    ],
+)
+def test_split_parts_multi(text: str, parts: list[str]) -> None:
+    assert split_parts(text) == parts
+    assert is_multi_part(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I was charged twice for invoice INV-10001, please refund the duplicate",
+        "my order hasn't arrived and I want to know where it is",
+        "please add Anna and Marco as admins of WS-0042",
+        "my package arrived damaged, can you send a replacement?",
+        "my order was cancelled and I want a refund",
+        "I was charged $1,200 and then charged again",
+        "my password reset email never arrives and I can't log in",
+        "refund INV-10001, thanks",
+        "hello",
+    ],
+)
+def test_split_parts_single(text: str) -> None:
+    assert split_parts(text) == [text]
+    assert not is_multi_part(text)
+
+
+def test_split_parts_empty() -> None:
+    assert split_parts("") == []
+    assert split_parts("   ") == []
