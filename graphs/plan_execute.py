@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
 from langchain_core.language_models import BaseChatModel
+from langchain_core.runnables import RunnableConfig
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langgraph.graph import END, START, MessagesState, StateGraph
 from pydantic import BaseModel, Field
@@ -74,10 +75,11 @@ def build_plan_execute(model: BaseChatModel, agents: Mapping[str, Any]):
         steps = _valid(planner_llm.invoke([prompt, HumanMessage(request)]).steps, agents)
         return {"plan": steps, "step_index": 0, "replans": 0, "step_results": []}
 
-    def execute(state: PlanState, config: Any) -> dict[str, Any]:
+    def execute(state: PlanState, config: RunnableConfig) -> dict[str, Any]:
         step = state["plan"][state["step_index"]]
-        context = "".join(f"\nEarlier step: {r.answer}" for r in state["step_results"] if r.ok)
-        out = agents[step.agent].invoke({"messages": [HumanMessage(step.instruction + context)]}, config)
+        # Earlier results are context for the model, not part of the instruction it acts on.
+        context = [SystemMessage(f"Earlier step: {r.answer}") for r in state["step_results"] if r.ok]
+        out = agents[step.agent].invoke({"messages": [*context, HumanMessage(step.instruction)]}, config)
         turn = out["messages"]
         failed = any(isinstance(m, ToolMessage) and m.status == "error" for m in turn)
         answer = next((m.text for m in reversed(turn) if isinstance(m, AIMessage) and m.text), "")

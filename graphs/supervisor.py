@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from langchain.tools import ToolRuntime
+from langchain_core.runnables import RunnableConfig
 from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.tools import tool
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -45,6 +46,10 @@ def hand_off_to_planner(reason: str, runtime: ToolRuntime) -> Command:
     return Command(graph=Command.PARENT, goto=PLAN, update={"messages": [call, note]})
 
 
+# Every agent may hand off: it needs no scope. Tools without declared scopes are never granted.
+hand_off_to_planner.metadata = {"scopes": [], "effect": "handoff", "intents": []}
+
+
 def build_graph(
     settings: Settings | None = None,
     *,
@@ -82,7 +87,7 @@ def build_graph(
         }
         return Command(goto=decision.route, update=update)
 
-    def human_escalation(state: SupervisorState, config: dict[str, Any]) -> dict[str, Any]:
+    def human_escalation(state: SupervisorState, config: RunnableConfig) -> dict[str, Any]:
         escalation_id = escalate(
             deployment.db,
             thread_id=config["configurable"].get("thread_id", "no-thread"),

@@ -13,7 +13,8 @@ from proctor.settings import Settings
 
 DEMO_REQUESTS = [
     ("billing", "I was charged twice for invoice {duplicate_invoice}, please refund the duplicate"),
-    ("support", "How do I reset my password? I can't log in."),
+    ("support", "How do I connect my device to Wi-Fi?"),
+    ("account", "I can't log in, please send a password reset to {email}"),
     ("orders", "Where is my order {pending_order}? When will it ship?"),
     ("plan", "Cancel order {pending_order}, refund the shipping fee and email me a confirmation at {email}"),
     ("escalate", "Your device caught fire in my kitchen and I'm calling my lawyer."),

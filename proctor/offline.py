@@ -94,7 +94,7 @@ def fill_args(card: dict[str, Any], request: str, results: list[dict[str, Any]])
     required = set(params.get("required", []))
     args: dict[str, Any] = {}
     for name, prop in params.get("properties", {}).items():
-        value = _extract(name, prop, request, results)
+        value = _extract(name, prop, name in required, request, results)
         if value is not None:
             args[name] = value
         elif name in required:
@@ -102,9 +102,11 @@ def fill_args(card: dict[str, Any], request: str, results: list[dict[str, Any]])
     return args
 
 
-def _extract(name: str, prop: dict[str, Any], request: str, results: list[dict[str, Any]]) -> Any:
+def _extract(name: str, prop: dict[str, Any], required: bool, request: str, results: list[dict[str, Any]]) -> Any:
     prop = _plain(prop)
-    from_results = _from_results(name, results)
+    # Optional arguments come from the request only: a stray id from a result could
+    # break "exactly one of" rules (e.g. customer_id or email).
+    from_results = _from_results(name, results) if required else None
     if "enum" in prop:
         mentioned = [v for v in prop["enum"] if re.search(rf"\b{re.escape(str(v))}\b", request, re.I)]
         return mentioned[0] if mentioned else from_results
@@ -112,10 +114,8 @@ def _extract(name: str, prop: dict[str, Any], request: str, results: list[dict[s
         return _find(prop["pattern"], name, request) or from_results
     kind = prop.get("type")
     if kind in ("number", "integer"):
-        if from_results is not None:
-            return from_results
-        money = _MONEY.search(request)
-        return float(money.group(1) or money.group(2)) if money else None
+        money = _MONEY.search(request)  # an amount the user states beats one looked up
+        return float(money.group(1) or money.group(2)) if money else from_results
     if kind == "boolean":
         return from_results
     if kind == "string":
@@ -132,7 +132,8 @@ def _plain(prop: dict[str, Any]) -> dict[str, Any]:
 
 def _find(pattern: str, name: str, request: str) -> str | None:
     """The pattern's match in the text, preferring one right after a word of the field name."""
-    matches = list(re.finditer(pattern.strip("^$"), request))
+    # Whole tokens only: the digits inside INV-10001 are not an order number.
+    matches = list(re.finditer(rf"(?<![\w-])(?:{pattern.strip('^$')})(?![\w-])", request))
     if not matches:
         return None
     hint = name.split("_")[0].lower()
