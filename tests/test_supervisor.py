@@ -134,3 +134,32 @@ async def test_async_and_streaming(desk):
         {"configurable": {"thread_id": "stream-1"}}, stream_mode="updates")]
     assert list(chunks[0]) == ["front_door"]
     assert any("support" in c for c in chunks)
+
+
+def test_account_role_change_routes_to_account(desk):
+    result = desk.run("Please make noah@lumenanalytics.com an admin of workspace WS-0004")
+    assert result.route == "account"
+    assert [c.name for c in result.tool_calls][-1] == "change_user_role"
+    [member] = desk.deployment.db.query(
+        "SELECT role FROM workspace_members WHERE workspace_id = 'WS-0004' AND email = 'noah@lumenanalytics.com'"
+    )
+    assert member["role"] == "admin"
+
+
+def test_unknown_order_is_reported_not_guessed(desk):
+    result = desk.run("Where is my order 99999?")
+    assert result.route == "orders"
+    assert [(c.name, c.ok) for c in result.tool_calls] == [("get_order", False)]
+    assert "99999" in result.answer
+
+
+def test_the_llm_tier_decides_when_the_fast_tier_is_unsure():
+    from proctor.graphs.front_door import FrontDoor
+
+    routes = {"billing": "money", "orders": "devices", "clarify": "vague"}
+    llm = scripted(call("LLMRoute", route="orders", reason="asks about a parcel"))
+    door = FrontDoor(routes, llm=llm, threshold=1.0)  # the fast tier is never sure enough
+    decision = door.decide("the thing I bought has not come")
+    assert (decision.route, decision.tier) == ("orders", "llm")
+    offline = FrontDoor(routes, llm=None, threshold=1.0).decide("the thing I bought has not come")
+    assert offline.tier == "fast"
