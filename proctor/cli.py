@@ -44,7 +44,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--thread", help="continue this conversation (omit to start one)")
     run.add_argument("--json", action="store_true", help="print one JSON object")
     run.set_defaults(handler=_run)
+
+    for register in _feature_commands():
+        register(commands)
     return parser
+
+
+def _feature_commands() -> list:
+    """Each feature adds its own subcommands, so this file stays a table of contents."""
+    return []
 
 
 def _run(args: argparse.Namespace) -> int:
