@@ -12,6 +12,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.types import Command
 
+from proctor.approvals.gate import ApprovalGate
 from proctor.checkpoints import open_checkpointer
 from proctor.deployment import Deployment
 from proctor.errors import InvalidRequest
@@ -60,13 +61,14 @@ def build_graph(
     (the LangGraph server brings its own)."""
     deployment = deployment or Deployment(settings or Settings())
     settings = deployment.settings
-    specialists = {
-        spec.name: build_specialist(spec, deployment.model_for(spec), [*deployment.tools, hand_off_to_planner])
-        for spec in deployment.specs
-    }
-    plan_agents = {
-        spec.name: build_specialist(spec, deployment.model_for(spec), deployment.tools) for spec in deployment.specs
-    }
+    writes = [spec.name for spec in deployment.tool_specs if spec.effect == "write"]
+
+    def specialist(spec, tools):
+        gate = ApprovalGate(deployment.ledger, spec.name, writes)
+        return build_specialist(spec, deployment.model_for(spec), tools, middleware=[gate])
+
+    specialists = {spec.name: specialist(spec, [*deployment.tools, hand_off_to_planner]) for spec in deployment.specs}
+    plan_agents = {spec.name: specialist(spec, deployment.tools) for spec in deployment.specs}
     routes = {spec.name: spec.description for spec in deployment.specs}
     routes[ESCALATE] = "Legal, medical, safety or threatening matters: a human must take over."
     routes[CLARIFY] = "Too vague to act on: ask a clarifying question."

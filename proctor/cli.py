@@ -52,7 +52,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _feature_commands() -> list:
     """Each feature adds its own subcommands, so this file stays a table of contents."""
-    return []
+    from proctor.approvals.cli import register as approvals
+
+    return [approvals]
 
 
 def _run(args: argparse.Namespace) -> int:

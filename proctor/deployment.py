@@ -10,6 +10,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.tools import BaseTool
 
 from proctor import handoff, toolkit
+from proctor.approvals.ledger import ApprovalLedger
+from proctor.approvals.policy import ApprovalPolicy, load_policy
 from proctor.db import Database
 from proctor.models import chat_model
 from proctor.settings import Settings
@@ -46,6 +48,16 @@ class Deployment:
         from proctor.agents import SPEC_DIR
 
         return load_specs([SPEC_DIR, *self.settings.agent_dirs])
+
+    @cached_property
+    def policy(self) -> ApprovalPolicy:
+        from proctor.agents import SPEC_DIR
+
+        return load_policy(self.settings.approval_policy or SPEC_DIR / "policy" / "approvals.toml")
+
+    @cached_property
+    def ledger(self) -> ApprovalLedger:
+        return ApprovalLedger(self.db, self.policy, {spec.name: spec for spec in self.tool_specs})
 
     @cached_property
     def model(self) -> BaseChatModel:

@@ -7,6 +7,7 @@ from functools import cached_property
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.types import Command
 from pydantic import BaseModel
 
 from proctor.deployment import Deployment
@@ -59,16 +60,31 @@ class Proctor:
         await self.graph.ainvoke(self._input(text, user_id), config)
         return self._result(config, recorder)
 
+    def resume(self, thread_id: str, value: Any) -> RunResult:
+        """Continue an interrupted thread with ``Command(resume=value)``."""
+        if not self.thread_exists(thread_id):
+            raise UnknownThread(f"no conversation has thread id {thread_id!r}")
+        state = self.graph.get_state({"configurable": {"thread_id": thread_id}})
+        config, recorder = self._config(thread_id, state.values.get("user_id"))
+        self.graph.invoke(Command(resume=value), config)
+        return self._result(config, recorder)
+
     def _prepare(self, text: str, user_id: str | None, thread_id: str | None) -> tuple[dict, RunRecorder]:
         check_request(text, self.settings.max_request_chars)
         if thread_id is not None and not self.thread_exists(thread_id):
             raise UnknownThread(f"no conversation has thread id {thread_id!r}; omit the thread id to start one")
+        return self._config(thread_id or str(uuid.uuid4()), user_id)
+
+    @staticmethod
+    def _config(thread_id: str, user_id: str | None) -> tuple[dict, RunRecorder]:
+        """One run's config: its trace id is the root run id; the recorder collects its calls."""
         recorder = RunRecorder()
+        run_id = uuid.uuid4()
         config = {
-            "configurable": {"thread_id": thread_id or str(uuid.uuid4())},
-            "run_id": uuid.uuid4(),
+            "configurable": {"thread_id": thread_id},
+            "run_id": run_id,
             "callbacks": [recorder],
-            "metadata": {"user_id": user_id},
+            "metadata": {"user_id": user_id, "trace_id": str(run_id)},
         }
         return config, recorder
 
@@ -82,7 +98,7 @@ class Proctor:
     def _result(self, config: dict, recorder: RunRecorder) -> RunResult:
         state = self.graph.get_state(config)
         messages = state.values.get("messages", [])
-        answer = next((m.text for m in reversed(messages) if isinstance(m, AIMessage) and m.text), "")
+        answer = _answer(messages, [i.value for i in state.interrupts])
         inp = sum(c.input_tokens for c in recorder.model_calls)
         out = sum(c.output_tokens for c in recorder.model_calls)
         cost = sum(cost_usd(self.settings.prices, c.model, c.input_tokens, c.output_tokens) for c in recorder.model_calls)
@@ -98,3 +114,14 @@ class Proctor:
             model=", ".join(models) or "none",
             interrupts=[i.value for i in state.interrupts],
         )
+
+
+def _answer(messages: list, interrupts: list) -> str:
+    """The current turn's answer: text after the last human message, or what it waits for."""
+    if interrupts:
+        waiting = "; ".join(
+            f"{i['request']['id']} ({i['request']['why']})" for i in interrupts if isinstance(i, dict) and "request" in i
+        )
+        return f"This needs a human decision before I go on: {waiting or 'an approval'}. I will continue once a reviewer decides."
+    turn = messages[next((i for i in range(len(messages) - 1, -1, -1) if isinstance(messages[i], HumanMessage)), -1) + 1 :]
+    return next((m.text for m in reversed(turn) if isinstance(m, AIMessage) and m.text), "")

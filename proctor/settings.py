@@ -47,6 +47,9 @@ class Settings(BaseSettings):
         description="Modules exposing TOOLS (ToolSpec list), optionally MIGRATIONS and prepare(db, seed).",
     )
 
+    approval_policy: Path | None = Field(
+        None, description="Approval policy TOML; default: the reference desk's agents/policy/approvals.toml."
+    )
     prices: dict[str, ModelPrice] = Field(
         default_factory=lambda: dict(DEFAULT_PRICES), description="USD per million tokens, by model."
     )

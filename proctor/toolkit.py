@@ -93,6 +93,22 @@ class ToolSpec:
         )
 
 
+class _Rollback(Exception):
+    """Raised to undo a dry run's transaction."""
+
+
+def dry_run(db: Database, spec: ToolSpec, args: BaseModel) -> dict[str, Any]:
+    """What the call would do, undone: checks preconditions and reveals amounts before approval."""
+    outcome: dict[str, Any] = {}
+    try:
+        with db.transaction() as conn:
+            outcome = spec.fn(conn, args)
+            raise _Rollback
+    except _Rollback:
+        pass
+    return outcome
+
+
 def desk_tool(
     args: type[BaseModel], *, scopes: Iterable[str], effect: Effect, intents: Iterable[str] = ()
 ) -> Callable[[ToolFn], ToolSpec]:

@@ -137,11 +137,11 @@ async def test_async_and_streaming(desk):
 
 
 def test_account_role_change_routes_to_account(desk):
-    result = desk.run("Please make noah@lumenanalytics.com an admin of workspace WS-0004")
+    result = desk.run("Please make sami@lumenanalytics.com an admin of workspace WS-0004")
     assert result.route == "account"
     assert [c.name for c in result.tool_calls][-1] == "change_user_role"
     [member] = desk.deployment.db.query(
-        "SELECT role FROM workspace_members WHERE workspace_id = 'WS-0004' AND email = 'noah@lumenanalytics.com'"
+        "SELECT role FROM workspace_members WHERE workspace_id = 'WS-0004' AND email = 'sami@lumenanalytics.com'"
     )
     assert member["role"] == "admin"
 

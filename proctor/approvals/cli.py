@@ -1,0 +1,110 @@
+"""``proctor approvals …``, ``proctor approve`` and ``proctor reject``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from proctor.approvals.inbox import Inbox
+from proctor.approvals.ledger import ApprovalRequest, Decision, InvalidEdit
+from proctor.runner import Proctor, RunResult
+from proctor.settings import Settings
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    approvals = commands.add_parser("approvals", help="the approval inbox")
+    sub = approvals.add_subparsers(required=True, metavar="ACTION")
+
+    listing = sub.add_parser("list", help="pending requests")
+    listing.add_argument("--status", default="pending", choices=["pending", "approved", "edited", "rejected", "all"])
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=_list)
+
+    show = sub.add_parser("show", help="one request with its context")
+    show.add_argument("id")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=_show)
+
+    edit = sub.add_parser("edit", help="approve with changed arguments")
+    edit.add_argument("id")
+    edit.add_argument("--as", dest="reviewer", required=True)
+    edit.add_argument("--args", required=True, help="the changed arguments, as a JSON object")
+    edit.add_argument("--json", action="store_true")
+    edit.set_defaults(handler=_edit)
+
+    resume = sub.add_parser("resume", help="resume the thread of a decided request (after a crash)")
+    resume.add_argument("id")
+    resume.add_argument("--json", action="store_true")
+    resume.set_defaults(handler=lambda a: _show_run(_inbox().resume(a.id), a.json))
+
+    approve = commands.add_parser("approve", help="approve a pending request")
+    approve.add_argument("id")
+    approve.add_argument("--as", dest="reviewer", required=True)
+    approve.add_argument("--json", action="store_true")
+    approve.set_defaults(handler=lambda a: _decide(a, Decision(type="approve", reviewer=a.reviewer)))
+
+    reject = commands.add_parser("reject", help="reject a pending request")
+    reject.add_argument("id")
+    reject.add_argument("--as", dest="reviewer", required=True)
+    reject.add_argument("--reason", required=True, help="told to the agent, which tells the user")
+    reject.add_argument("--json", action="store_true")
+    reject.set_defaults(handler=lambda a: _decide(a, Decision(type="reject", reviewer=a.reviewer, reason=a.reason)))
+
+
+def _inbox() -> Inbox:
+    return Inbox(Proctor(Settings()))
+
+
+def _list(args: argparse.Namespace) -> int:
+    ledger = _inbox().ledger
+    requests = ledger.requests(None if args.status == "all" else args.status)
+    if args.json:
+        print(json.dumps([r.model_dump(mode="json") for r in requests], indent=2))
+    elif not requests:
+        print(f"no {args.status} approval requests")
+    for r in [] if args.json else requests:
+        amount = f" {r.amount:.2f} {r.currency}" if r.amount is not None else ""
+        print(f"{r.id}  {r.status:<8} {r.tool}{amount}  [{r.rule}] {r.why}  thread {r.thread_id}")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    request = _inbox().ledger.get(args.id)
+    print(request.model_dump_json(indent=2) if args.json else _render(request))
+    return 0
+
+
+def _edit(args: argparse.Namespace) -> int:
+    try:
+        changed = json.loads(args.args)
+    except json.JSONDecodeError as exc:
+        raise InvalidEdit(f"--args is not valid JSON: {exc}") from exc
+    if not isinstance(changed, dict):
+        raise InvalidEdit("--args must be a JSON object of argument names to values")
+    return _decide(args, Decision(type="edit", reviewer=args.reviewer, args=changed))
+
+
+def _decide(args: argparse.Namespace, decision: Decision) -> int:
+    return _show_run(_inbox().decide(args.id, decision), args.json)
+
+
+def _show_run(result: RunResult, as_json: bool) -> int:
+    print(result.model_dump_json(indent=2) if as_json else f"{result.status}: {result.answer}")
+    return 0
+
+
+def _render(r: ApprovalRequest) -> str:
+    lines = [
+        f"{r.id}: {r.status}",
+        f"  action:   {r.tool}({json.dumps(r.args)})",
+        f"  rule:     {r.rule}: {r.why}",
+        f"  agent:    {r.agent}   requester: {r.requester}   thread: {r.thread_id}   trace: {r.trace_id}",
+        f"  policy:   {r.policy_version}   created: {r.created_at}",
+    ]
+    if r.decided_by:
+        lines.append(f"  decided:  {r.status} by {r.decided_by} at {r.decided_at}")
+    if r.decided_args:
+        lines.append(f"  executed: {json.dumps(r.decided_args)}")
+    if r.reason:
+        lines.append(f"  reason:   {r.reason}")
+    return "\n".join(lines)

@@ -1,0 +1,328 @@
+"""Build one run's span tree from LangChain callbacks, cheaply.
+
+LangSmith's tracer serialises every chain's full inputs and outputs (the whole graph state, at
+every node). This handler keeps only what a trace row and ``traces show`` need: names, timing,
+status, errors, tool arguments and results, model names, token counts, the request and the answer,
+each clipped. Spans are plain slotted objects until ``finish`` validates them once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import LLMResult
+from langgraph.errors import GraphBubbleUp, GraphInterrupt
+from langgraph.types import Command
+
+from proctor.pricing import ModelPrice, cost_usd
+from proctor.tracing.errors import TraceError
+from proctor.tracing.models import Span, SpanKind, Status, Trace
+
+TEXT_LIMIT = 2000  # characters kept of any one string: enough to read, too little to bloat the store
+ITEMS_LIMIT = 20  # entries kept of any one list or mapping
+
+
+def clip(value: Any, depth: int = 0) -> Any:
+    """A small JSON-able copy: strings cut, containers shortened, anything else as its ``str``."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, str):
+        return value if len(value) <= TEXT_LIMIT else value[:TEXT_LIMIT] + "…"
+    if depth >= 3:
+        return clip(str(value))
+    if isinstance(value, Mapping):
+        return {str(k): clip(v, depth + 1) for k, v in list(value.items())[:ITEMS_LIMIT]}
+    if isinstance(value, Sequence):
+        return [clip(v, depth + 1) for v in value[:ITEMS_LIMIT]]
+    return clip(str(value))
+
+
+class _Span:
+    __slots__ = ("span_id", "parent_id", "kind", "name", "started", "ended", "status", "inputs", "outputs",
+                 "error", "input_tokens", "output_tokens", "model")  # fmt: skip
+
+    def __init__(self, span_id: str, parent_id: str | None, kind: SpanKind, name: str, inputs: dict) -> None:
+        self.span_id, self.parent_id, self.kind, self.name, self.inputs = span_id, parent_id, kind, name, inputs
+        self.started, self.ended = time.time(), None
+        self.status: Status = "ok"
+        self.outputs: dict[str, Any] = {}
+        self.error: str | None = None
+        self.input_tokens = self.output_tokens = 0
+        self.model: str | None = None
+
+
+class TraceCapture(BaseCallbackHandler):
+    """One per run. Pass it in ``config["callbacks"]``; call ``finish`` after the run returns or raises.
+
+    Callbacks may arrive from tool threads concurrently: each touches only its own run's entry, and
+    single dict operations are atomic, so no lock is needed.
+    """
+
+    run_inline = True  # a few attribute writes: never worth a thread hop in async runs
+    ignore_retriever = True
+    ignore_custom_event = True
+
+    def __init__(self) -> None:
+        self._spans: dict[UUID, _Span] = {}
+        self._interrupt_spans: list[_Span] = []
+        self._root: _Span | None = None
+        self._root_error: BaseException | None = None
+        self._interrupts: set[str] = set()
+        self.metadata: dict[str, Any] = {}
+        self.request = ""
+        self.answer = ""
+        self.route: str | None = None
+
+    # chains: the graph, its nodes, subgraphs and middleware hooks
+    def on_chain_start(
+        self,
+        serialized: dict[str, Any] | None,
+        inputs: Any,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kw: Any,
+    ) -> None:
+        name = kw.get("name") or (serialized or {}).get("name") or "chain"
+        kind: SpanKind = "guardrail" if "Middleware." in name else "chain"
+        span = self._open(run_id, parent_run_id, kind, name, {})
+        if span is self._root:
+            self.metadata = dict(metadata or {})
+            self.request = _last_text(inputs, human=True)
+            span.inputs = {"request": self.request}
+
+    def on_chain_end(self, outputs: Any, *, run_id: UUID, **kw: Any) -> None:
+        span = self._close(run_id)
+        if span is None:
+            return
+        if span is self._root:
+            self.answer = _last_text(outputs, human=False)
+            self.route = _route(outputs) or self.route
+            span.outputs = {"answer": self.answer, "route": self.route}
+        elif self._root is not None and span.parent_id == self._root.span_id and (route := _route(outputs)):
+            self.route = self.route or route  # the front door's decision, kept even if the run fails later
+            span.outputs = {"route": route}
+
+    def on_chain_error(self, error: BaseException, *, run_id: UUID, **kw: Any) -> None:
+        span = self._close(run_id)
+        if span is None:
+            return
+        if isinstance(error, GraphInterrupt):
+            span.status = "interrupted"
+            self._record_interrupts(span, error)
+        elif isinstance(error, GraphBubbleUp):
+            return  # a Command to a parent graph (a hand-off): control flow, not a failure
+        else:
+            span.status, span.error = "error", _describe(error)
+            if span is self._root:
+                self._root_error = error
+
+    # model calls
+    def on_chat_model_start(
+        self,
+        serialized: dict[str, Any] | None,
+        messages: list[list[BaseMessage]],
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kw: Any,
+    ) -> None:
+        name = kw.get("name") or _class_name(serialized) or "model"
+        span = self._open(run_id, parent_run_id, "llm", name, {"messages": len(messages[0])})
+        span.model = (metadata or {}).get("ls_model_name")
+
+    def on_llm_start(
+        self,
+        serialized: dict[str, Any] | None,
+        prompts: list[str],
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kw: Any,
+    ) -> None:
+        name = kw.get("name") or _class_name(serialized) or "llm"
+        span = self._open(run_id, parent_run_id, "llm", name, {"prompts": len(prompts)})
+        span.model = (metadata or {}).get("ls_model_name")
+
+    def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kw: Any) -> None:
+        span = self._close(run_id)
+        if span is None:
+            return
+        for generations in response.generations:
+            for generation in generations:
+                message = getattr(generation, "message", None)
+                usage = getattr(message, "usage_metadata", None) or {}
+                span.input_tokens += usage.get("input_tokens", 0)
+                span.output_tokens += usage.get("output_tokens", 0)
+                span.model = (getattr(message, "response_metadata", None) or {}).get("model_name") or span.model
+                span.outputs = {"text": clip(generation.text)}
+                if tool_calls := getattr(message, "tool_calls", None):
+                    span.outputs["tool_calls"] = [{"name": c["name"], "args": clip(c["args"])} for c in tool_calls]
+
+    def on_llm_error(self, error: BaseException, *, run_id: UUID, **kw: Any) -> None:
+        span = self._close(run_id)
+        if span is not None:
+            span.status, span.error = "error", _describe(error)
+
+    # tool calls
+    def on_tool_start(
+        self,
+        serialized: dict[str, Any] | None,
+        input_str: str,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        inputs: dict[str, Any] | None = None,
+        **kw: Any,
+    ) -> None:
+        name = (serialized or {}).get("name") or kw.get("name") or "tool"
+        self._open(run_id, parent_run_id, "tool", name, {"args": clip(inputs if inputs is not None else input_str)})
+
+    def on_tool_end(self, output: Any, *, run_id: UUID, **kw: Any) -> None:
+        span = self._close(run_id)
+        if span is None:
+            return
+        if isinstance(output, Command):
+            span.outputs = {"command": clip(output.goto)}
+            return
+        span.outputs = {"result": clip(getattr(output, "content", output))}
+        if getattr(output, "status", "success") == "error":  # a ToolMessage reporting a handled failure
+            span.status, span.error = "error", clip(str(getattr(output, "content", "")))
+
+    def on_tool_error(self, error: BaseException, *, run_id: UUID, **kw: Any) -> None:
+        span = self._close(run_id)
+        if span is not None and not isinstance(error, GraphBubbleUp):
+            span.status, span.error = "error", _describe(error)
+
+    # the trace
+    @property
+    def trace_id(self) -> str | None:
+        return self._root.span_id if self._root else None
+
+    def finish(
+        self,
+        prices: Mapping[str, ModelPrice],
+        *,
+        release: str = "",
+        user_id: str | None = None,
+        thread_id: str | None = None,
+    ) -> Trace:
+        """The trace of the captured run, priced with ``prices`` (``Settings.prices``)."""
+        root = self._root
+        if root is None:
+            raise TraceError("no run was captured: pass the TraceCapture in config['callbacks']")
+        ended = root.ended or time.time()
+        spans = [_span(s, prices) for s in [*self._spans.values(), *self._interrupt_spans]]
+        llm = [s for s in spans if s.kind == "llm"]
+        tools = list(dict.fromkeys(s.name for s in spans if s.kind == "tool"))
+        if root.status == "error":
+            status: Status = "error"
+        elif self._interrupts:
+            status = "interrupted"
+        else:
+            status = "ok"
+        return Trace(
+            trace_id=root.span_id,
+            started_at=_moment(root.started),
+            ended_at=_moment(ended),
+            latency_ms=round((ended - root.started) * 1000, 3),
+            status=status,
+            route=self.route,
+            user_id=user_id or self.metadata.get("user_id"),
+            thread_id=thread_id or self.metadata.get("thread_id"),
+            release=release,
+            model=", ".join(sorted({s.model for s in llm if s.model})) or None,
+            input_tokens=sum(s.input_tokens for s in llm),
+            output_tokens=sum(s.output_tokens for s in llm),
+            cost_usd=round(sum(s.cost_usd for s in llm), 8),
+            error_class=type(self._root_error).__name__ if self._root_error else None,
+            tools=tools,
+            input=self.request,
+            answer=self.answer,
+            spans=spans,
+        )
+
+    def _open(self, run_id: UUID, parent_run_id: UUID | None, kind: SpanKind, name: str, inputs: dict) -> _Span:
+        parent = self._spans.get(parent_run_id) if parent_run_id else None
+        span = _Span(str(run_id), parent.span_id if parent else None, kind, name, inputs)
+        self._spans[run_id] = span
+        if self._root is None:
+            self._root = span
+        return span
+
+    def _close(self, run_id: UUID) -> _Span | None:
+        span = self._spans.get(run_id)
+        if span is not None:
+            span.ended = time.time()
+        return span
+
+    def _record_interrupts(self, span: _Span, error: GraphInterrupt) -> None:
+        # The same interrupt bubbles through every enclosing graph: one span, at the innermost node.
+        for interrupt in error.args[0] if error.args else ():
+            key = getattr(interrupt, "id", None) or repr(interrupt)
+            if key in self._interrupts:
+                continue
+            self._interrupts.add(key)
+            child = _Span(f"{span.span_id}:interrupt:{len(self._interrupts)}", span.span_id, "interrupt",
+                          "interrupt", {})  # fmt: skip
+            child.started = child.ended = span.ended
+            child.status, child.outputs = "interrupted", {"value": clip(getattr(interrupt, "value", interrupt))}
+            self._interrupt_spans.append(child)
+
+
+def _span(s: _Span, prices: Mapping[str, ModelPrice]) -> Span:
+    cost = cost_usd(dict(prices), s.model or "unknown", s.input_tokens, s.output_tokens) if s.kind == "llm" else 0.0
+    return Span(
+        span_id=s.span_id,
+        parent_id=s.parent_id,
+        kind=s.kind,
+        name=s.name,
+        started_at=_moment(s.started),
+        ended_at=_moment(s.ended) if s.ended else None,
+        status=s.status,
+        inputs=s.inputs,
+        outputs=s.outputs,
+        error=s.error,
+        input_tokens=s.input_tokens,
+        output_tokens=s.output_tokens,
+        cost_usd=round(cost, 8),
+        model=s.model,
+    )
+
+
+def _moment(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+def _describe(error: BaseException) -> str:
+    return clip(f"{type(error).__name__}: {error}")
+
+
+def _class_name(serialized: dict[str, Any] | None) -> str | None:
+    ids = (serialized or {}).get("id")
+    return ids[-1] if isinstance(ids, list) and ids else None
+
+
+def _route(outputs: Any) -> str | None:
+    update = outputs.update if isinstance(outputs, Command) else outputs
+    route = update.get("route") if isinstance(update, Mapping) else None
+    return route if isinstance(route, str) else None
+
+
+def _last_text(state: Any, *, human: bool) -> str:
+    """The latest human request or AI answer in a messages state, without copying the state."""
+    messages = state.get("messages") if isinstance(state, Mapping) else None
+    for message in reversed(messages or []):
+        if isinstance(message, BaseMessage) and (message.type == "human" if human else isinstance(message, AIMessage)):
+            if text := message.text:
+                return clip(text)
+    return ""

@@ -1,0 +1,158 @@
+"""``proctor traces search|show|purge|report``: the trace store from a terminal."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from proctor.settings import Settings
+from proctor.tracing.models import Span, Trace, TraceQuery, TraceSummary
+from proctor.tracing.record import store_for
+from proctor.tracing.settings import TraceSettings
+from proctor.tracing.store import TraceStore
+
+SNIPPET = 90  # characters of a tool argument, result or answer shown on one tree line
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add the ``traces`` command to the ``proctor`` parser's subcommands."""
+    traces = commands.add_parser("traces", help="search, show, report on and purge run traces")
+    actions = traces.add_subparsers(required=True, metavar="ACTION")
+
+    search = actions.add_parser("search", help="find traces; newest first unless --sort says otherwise")
+    search.add_argument("--since", help="only traces newer than this: 30m, 24h, 7d, 2w")
+    search.add_argument("--status", help="ok, error or interrupted")
+    search.add_argument("--route", help="the front door's route, e.g. billing")
+    search.add_argument("--tool", help="traces that called this tool")
+    search.add_argument("--user", help="the requesting user's id")
+    search.add_argument("--sort", help="cost, latency or time (default)")
+    search.add_argument("--limit", help="how many to list (default 20, at most 1000)")
+    search.add_argument("--json", action="store_true", help="print a JSON array")
+    search.set_defaults(handler=_search)
+
+    show = actions.add_parser("show", help="one trace and its span tree")
+    show.add_argument("trace_id")
+    show.add_argument("--json", action="store_true", help="print the trace as JSON")
+    show.set_defaults(handler=_show)
+
+    purge = actions.add_parser("purge", help="delete traces older than the retention period")
+    purge.add_argument("--older-than-days", type=float, help="default: PROCTOR_TRACE_RETENTION_DAYS (30)")
+    purge.set_defaults(handler=_purge)
+
+    report = actions.add_parser("report", help="an HTML dashboard (and its figures as JSON)")
+    report.add_argument("--since", default="7d", help="the period to cover: 24h, 7d, 2w (default 7d)")
+    report.add_argument("--out", type=Path, default=Path("traces-report.html"), help="the HTML file to write")
+    report.add_argument("--json", action="store_true", help="also print the figures as JSON")
+    report.set_defaults(handler=_report)
+
+
+def _store() -> TraceStore:
+    return store_for(Settings(), TraceSettings())
+
+
+def _search(args: argparse.Namespace) -> int:
+    filters = {k: getattr(args, k) for k in ("since", "status", "route", "tool", "user", "sort", "limit")}
+    hits = _store().search(TraceQuery.parse(**filters))
+    if args.json:
+        print(json.dumps([h.model_dump(mode="json") for h in hits], indent=2))
+    else:
+        print(render_hits(hits))
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    trace = _store().get(args.trace_id)
+    print(trace.model_dump_json(indent=2) if args.json else render_trace(trace))
+    return 0
+
+
+def _purge(args: argparse.Namespace) -> int:
+    tracing = TraceSettings()
+    days = args.older_than_days if args.older_than_days is not None else tracing.retention_days
+    store = store_for(Settings(), tracing)
+    print(f"purged {store.purge(days)} traces older than {days:g} days from {store.db.path}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from proctor.tracing.report import render_report  # matplotlib loads only for this command
+
+    since = TraceQuery.parse(since=args.since).since
+    summary = _store().summary(since)
+    args.out.write_text(render_report(summary))
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"wrote {args.out} ({summary['totals']['count']} traces since {summary['since']})")
+    return 0
+
+
+def render_hits(hits: list[TraceSummary]) -> str:
+    if not hits:
+        return "no traces match"
+    header = f"{'TRACE ID':36}  {'STARTED (UTC)':19}  {'STATUS':11}  {'ROUTE':10}  {'USER':12}  {'LATENCY':>9}  {'COST':>10}  TOOLS"
+    rows = [
+        f"{h.trace_id:36}  {h.started_at:%Y-%m-%d %H:%M:%S}  {h.status:11}  {h.route or '-':10}  {h.user_id or '-':12}"
+        f"  {_ms(h.latency_ms):>9}  {'$%.6f' % h.cost_usd:>10}  {','.join(h.tools) or '-'}"
+        for h in hits
+    ]
+    return "\n".join([header, *rows])
+
+
+def render_trace(trace: Trace) -> str:
+    lines = [
+        f"trace {trace.trace_id}  {trace.status}"
+        + (f" ({trace.error_class})" if trace.error_class else "")
+        + f"  route {trace.route or '-'}  user {trace.user_id or '-'}  thread {trace.thread_id or '-'}"
+        f"  release {trace.release or '-'}",
+        f"  started {trace.started_at:%Y-%m-%d %H:%M:%S} UTC  latency {_ms(trace.latency_ms)}"
+        f"  tokens {trace.input_tokens}+{trace.output_tokens}  cost ${trace.cost_usd:.6f}  model {trace.model or '-'}",
+        f"  request: {_short(trace.input)}",
+        f"  answer:  {_short(trace.answer)}",
+        "",
+    ]
+    roots = [s for s in trace.spans if s.parent_id is None]
+    for i, root in enumerate(roots):
+        _tree(trace, root, "", i == len(roots) - 1, lines, top=True)
+    return "\n".join(lines)
+
+
+def _tree(trace: Trace, span: Span, indent: str, last: bool, lines: list[str], *, top: bool = False) -> None:
+    branch = "" if top else ("└─ " if last else "├─ ")
+    lines.append(f"{indent}{branch}{_describe(span)}")
+    children = trace.children(span.span_id)
+    inner = indent if top else indent + ("   " if last else "│  ")
+    for i, child in enumerate(children):
+        _tree(trace, child, inner, i == len(children) - 1, lines)
+
+
+def _describe(span: Span) -> str:
+    parts = [span.name, f"[{span.kind}]", _ms(span.latency_ms)]
+    if span.kind == "llm":
+        parts.append(f"{span.model or '?'} {span.input_tokens}+{span.output_tokens} tok ${span.cost_usd:.6f}")
+        calls = span.outputs.get("tool_calls")
+        parts.append("→ " + (", ".join(c["name"] for c in calls) if calls else _short(span.outputs.get("text", ""))))
+    elif span.kind == "tool":
+        parts.append(f"{_short(_compact(span.inputs.get('args')), 40)} → {_short(_compact(span.outputs.get('result')))}")
+    elif span.kind == "interrupt":
+        parts.append(f"waiting for: {_short(_compact(span.outputs.get('value')))}")
+    elif route := span.outputs.get("route"):
+        parts.append(f"→ route {route}")
+    if span.status != "ok":
+        parts.append(f"✗ {span.status}" + (f": {_short(span.error)}" if span.error else ""))
+    return "  ".join(p for p in parts if p)
+
+
+def _compact(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, default=str)
+
+
+def _short(text: str | None, limit: int = SNIPPET) -> str:
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _ms(ms: float) -> str:
+    return f"{ms:.0f} ms" if ms >= 10 else f"{ms:.1f} ms"

@@ -1,0 +1,118 @@
+"""Trace one run end to end: the callbacks to add, then the trace saved, without ever failing the run.
+
+A trace the store cannot take (locked past the busy timeout, disk full) is written to a spool
+folder beside the store and saved with the next trace that gets through: none is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+
+from langchain_core.runnables import RunnableConfig
+
+from proctor.db import sqlite_path
+from proctor.errors import ProctorError
+from proctor.settings import Settings
+from proctor.tracing.capture import TraceCapture
+from proctor.tracing.langsmith import langsmith_callbacks
+from proctor.tracing.models import Trace
+from proctor.tracing.settings import TraceSettings
+from proctor.tracing.store import TraceStore
+
+log = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=8)
+def open_store(url: str, busy_timeout_s: float = 2.0) -> TraceStore:
+    """One store per URL and process: opening migrates, which is worth doing once."""
+    return TraceStore(url, busy_timeout_s=busy_timeout_s)
+
+
+def store_for(settings: Settings, tracing: TraceSettings | None = None) -> TraceStore:
+    tracing = tracing or TraceSettings()
+    return open_store(tracing.store_url(settings), tracing.busy_timeout_s)
+
+
+@contextmanager
+def record_run(
+    settings: Settings, config: RunnableConfig, tracing: TraceSettings | None = None
+) -> Iterator[RunnableConfig]:
+    """Yield ``config`` plus the trace callbacks; when the block ends (returns or raises) save the trace.
+
+    The trace id is ``config["run_id"]``; user and thread come from the config's metadata and
+    ``configurable``. Tracing problems are logged, never raised: a run must not fail for its trace.
+    """
+    tracing = tracing or TraceSettings()
+    capture = TraceCapture()
+    traced: RunnableConfig = {**config, "callbacks": [*(config.get("callbacks") or []), capture]}
+    try:
+        traced["callbacks"].extend(langsmith_callbacks(tracing))
+    except Exception:
+        log.exception("LangSmith tracing is configured but could not start; tracing to the store only")
+    try:
+        yield traced
+    finally:
+        _save(settings, tracing, capture, config)
+
+
+def _save(settings: Settings, tracing: TraceSettings, capture: TraceCapture, config: RunnableConfig) -> None:
+    if capture.trace_id is None:
+        return  # the graph never started: there is no run to trace
+    try:
+        trace = capture.finish(
+            settings.prices,
+            release=tracing.release,
+            user_id=(config.get("metadata") or {}).get("user_id"),
+            thread_id=(config.get("configurable") or {}).get("thread_id"),
+        )
+    except Exception:
+        log.exception("could not build the trace of run %s", capture.trace_id)
+        return
+    url = tracing.store_url(settings)
+    try:
+        store = open_store(url, tracing.busy_timeout_s)
+        store.save(trace)
+        drain_spool(store, spool_dir(url))
+    except ProctorError as exc:
+        try:
+            path = spool(trace, spool_dir(url))
+        except OSError as spool_error:
+            log.error("trace %s lost: the store failed (%s) and so did the spool (%s)", trace.trace_id, exc, spool_error)
+        else:
+            log.warning("trace %s kept in %s until the store takes it: %s", trace.trace_id, path, exc)
+
+
+def spool_dir(url: str) -> Path:
+    path = sqlite_path(url)
+    return path.with_name(path.name + ".spool")
+
+
+def spool(trace: Trace, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{trace.trace_id}.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(trace.model_dump_json())
+    tmp.replace(path)  # atomic: a reader never sees half a trace
+    return path
+
+
+def drain_spool(store: TraceStore, folder: Path) -> int:
+    """Save spooled traces (oldest first), deleting each file only once its trace is stored."""
+    if not folder.is_dir():
+        return 0
+    saved = 0
+    for path in sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime):
+        try:
+            trace = Trace.model_validate_json(path.read_text())
+        except ValueError:
+            log.error("spooled trace %s is unreadable; renamed to .rejected", path)
+            path.rename(path.with_suffix(".rejected"))
+            continue
+        store.save(trace)
+        path.unlink()
+        saved += 1
+    return saved
