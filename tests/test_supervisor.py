@@ -136,14 +136,10 @@ async def test_async_and_streaming(desk):
     assert any("support" in c for c in chunks)
 
 
-def test_account_role_change_routes_to_account(desk):
+def test_account_role_change_routes_to_account_and_waits_for_approval(desk):
     result = desk.run("Please make sami@lumenanalytics.com an admin of workspace WS-0004")
-    assert result.route == "account"
-    assert [c.name for c in result.tool_calls][-1] == "change_user_role"
-    [member] = desk.deployment.db.query(
-        "SELECT role FROM workspace_members WHERE workspace_id = 'WS-0004' AND email = 'sami@lumenanalytics.com'"
-    )
-    assert member["role"] == "admin"
+    assert result.route == "account" and result.status == "interrupted"
+    assert result.interrupts[0]["name"] == "change_user_role"
 
 
 def test_unknown_order_is_reported_not_guessed(desk):
