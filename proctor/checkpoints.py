@@ -1,23 +1,22 @@
-"""Checkpointers: LangGraph's own savers, opened from a URL."""
+"""Checkpointers: LangGraph's own savers, opened from a URL (``sqlite:///PATH`` or ``postgresql://...``)."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from proctor.db import sqlite_path
+from proctor.db import is_postgres, sqlite_path
 
 
-class SqliteCheckpointer(SqliteSaver):
-    """LangGraph's ``SqliteSaver``, also usable from ``ainvoke``/``astream``.
+class AsyncOnThreads:
+    """The async saver API on top of a thread-safe sync saver: each call runs on a worker thread.
 
-    The sync saver serialises access with its own lock, so the async methods run the sync
-    ones on a worker thread: one file serves both embedded styles.
+    One saver object then serves ``invoke``/``stream`` and ``ainvoke``/``astream`` alike.
     """
 
     async def aget_tuple(self, config: Any) -> CheckpointTuple | None:
@@ -36,8 +35,19 @@ class SqliteCheckpointer(SqliteSaver):
     async def adelete_thread(self, thread_id: str) -> None:
         await asyncio.to_thread(self.delete_thread, thread_id)
 
+    async def aget_delta_channel_history(self, *, config: Any, channels: Sequence[str]) -> Mapping[str, Any]:
+        return await asyncio.to_thread(lambda: self.get_delta_channel_history(config=config, channels=channels))
+
+
+class SqliteCheckpointer(AsyncOnThreads, SqliteSaver):
+    """LangGraph's ``SqliteSaver`` (it serialises access with its own lock), async too."""
+
 
 def open_checkpointer(url: str) -> BaseCheckpointSaver:
+    if is_postgres(url):
+        from proctor.postgres_checkpoints import open_postgres_checkpointer  # the `postgres` extra
+
+        return open_postgres_checkpointer(url)
     path = sqlite_path(url)
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, check_same_thread=False, timeout=30)

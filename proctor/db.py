@@ -1,19 +1,25 @@
 """One small database layer for every store proctor keeps (domain, approvals, traces).
 
-SQLite by default. Each call opens its own connection: SQLite connections are cheap and
-must not cross threads, and LangGraph runs sync tools on worker threads.
+SQLite by default; Postgres when the URL says so (``postgresql://...``, see
+:mod:`proctor.postgres`). Callers write SQLite-flavoured SQL with ``?`` placeholders and read
+rows by name or position; both backends give the same all-or-nothing transactions.
+
+SQLite: each call opens its own connection: SQLite connections are cheap and must not cross
+threads, and LangGraph runs sync tools on worker threads.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from proctor.errors import ProctorError, TransientToolError
+
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
 class DatabaseError(ProctorError):
@@ -29,20 +35,118 @@ class Migration:
     sql: str
 
 
+class Backend(Protocol):
+    """How one kind of database gives out transactions and read connections."""
+
+    def transaction(self) -> AbstractContextManager[Any]: ...
+
+    def reading(self) -> AbstractContextManager[Any]: ...
+
+    def migration_lock(self) -> AbstractContextManager[None]: ...
+
+    def close(self) -> None: ...
+
+
+def is_postgres(url: str) -> bool:
+    return url.startswith(POSTGRES_SCHEMES)
+
+
 def sqlite_path(url: str) -> Path:
     if not url.startswith("sqlite:///"):
-        raise DatabaseError(f"unsupported database url {url!r}: expected sqlite:///PATH")
+        raise DatabaseError(f"unsupported database url {url!r}: expected sqlite:///PATH or postgresql://...")
     return Path(url.removeprefix("sqlite:///"))
 
 
 class Database:
-    """A SQLite file with explicit migrations and short transactions."""
+    """A store with explicit migrations and short transactions: a SQLite file or a Postgres database."""
 
     def __init__(self, url: str, *, timeout: float = 10.0) -> None:
         self.url = url
-        self.path = sqlite_path(url)
         self.timeout = timeout
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path: Path | None = None
+        self.backend: Backend
+        if is_postgres(url):
+            from proctor.postgres import PostgresBackend  # psycopg is the optional `postgres` extra
+
+            self.backend = PostgresBackend(url, timeout=timeout)
+        else:
+            self.path = sqlite_path(url)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.backend = SqliteBackend(self.path, timeout=timeout)
+
+    @property
+    def dialect(self) -> str:
+        return "sqlite" if self.path is not None else "postgres"
+
+    def connect(self) -> sqlite3.Connection:
+        """A raw SQLite connection (SQLite only), for tools that need SQLite itself."""
+        if not isinstance(self.backend, SqliteBackend):
+            raise DatabaseError(f"{self.dialect} has no raw SQLite connection")
+        return self.backend.connect()
+
+    def transaction(self) -> AbstractContextManager[Any]:
+        """A write transaction: all of it commits, or none of it does.
+
+        Concurrent transactions behave as if run one at a time (SQLite's write lock, Postgres
+        SERIALIZABLE); when they cannot, one fails with ``TransientToolError``: retry it whole.
+        """
+        return self.backend.transaction()
+
+    def reading(self) -> AbstractContextManager[Any]:
+        return self.backend.reading()
+
+    def close(self) -> None:
+        """Release pooled connections (Postgres); the object can be used again afterwards."""
+        self.backend.close()
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        with self.reading() as conn:
+            return [dict(r) for r in conn.execute(sql, params)]
+
+    def migrate(self, migrations: Sequence[Migration]) -> None:
+        """Apply the steps not yet applied, each in its own transaction; refuse a newer store."""
+        with self.backend.migration_lock():
+            with self.transaction() as conn:
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                    " component TEXT NOT NULL, version INTEGER NOT NULL,"
+                    " PRIMARY KEY (component, version))"
+                )
+            for component in sorted({m.component for m in migrations}):
+                steps = sorted((m for m in migrations if m.component == component), key=lambda m: m.version)
+                self._migrate_component(component, steps)
+
+    def _migrate_component(self, component: str, steps: list[Migration]) -> None:
+        known = steps[-1].version
+        with self.transaction() as conn:
+            applied = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT version FROM schema_migrations WHERE component = ?", (component,)
+                )
+            }
+            if applied and max(applied) > known:
+                raise DatabaseError(
+                    f"{self.path or self.dialect}: {component} schema is version {max(applied)}, newer than "
+                    f"this proctor knows ({known}); upgrade proctor or use another data dir"
+                )
+            for step in steps:
+                if step.version in applied:
+                    continue
+                for statement in _statements(step.sql):
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO schema_migrations (component, version) VALUES (?, ?)",
+                    (component, step.version),
+                )
+
+
+class SqliteBackend:
+    """A SQLite file in WAL mode; writers take the write lock up front (BEGIN IMMEDIATE)."""
+
+    def __init__(self, path: Path, *, timeout: float) -> None:
+        self.path = path
+        self.timeout = timeout
 
     def connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
@@ -54,7 +158,6 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction: all of it commits, or none of it does."""
         conn = self.connect()
         try:
             _locked_is_transient(lambda: conn.execute("BEGIN IMMEDIATE"))
@@ -75,45 +178,11 @@ class Database:
         finally:
             conn.close()
 
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        with self.reading() as conn:
-            return [dict(r) for r in conn.execute(sql, params)]
+    def migration_lock(self) -> AbstractContextManager[None]:
+        return nullcontext()  # each migration transaction already holds the write lock
 
-    def migrate(self, migrations: Sequence[Migration]) -> None:
-        """Apply the steps not yet applied, each in its own transaction; refuse a newer store."""
-        with self.transaction() as conn:
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                " component TEXT NOT NULL, version INTEGER NOT NULL,"
-                " PRIMARY KEY (component, version))"
-            )
-        for component in sorted({m.component for m in migrations}):
-            steps = sorted((m for m in migrations if m.component == component), key=lambda m: m.version)
-            self._migrate_component(component, steps)
-
-    def _migrate_component(self, component: str, steps: list[Migration]) -> None:
-        known = steps[-1].version
-        with self.transaction() as conn:
-            applied = {
-                r[0]
-                for r in conn.execute(
-                    "SELECT version FROM schema_migrations WHERE component = ?", (component,)
-                )
-            }
-            if applied and max(applied) > known:
-                raise DatabaseError(
-                    f"{self.path}: {component} schema is version {max(applied)}, newer than "
-                    f"this proctor knows ({known}); upgrade proctor or use another data dir"
-                )
-            for step in steps:
-                if step.version in applied:
-                    continue
-                for statement in _statements(step.sql):
-                    conn.execute(statement)
-                conn.execute(
-                    "INSERT INTO schema_migrations (component, version) VALUES (?, ?)",
-                    (component, step.version),
-                )
+    def close(self) -> None:
+        """Nothing is pooled."""
 
 
 def _statements(sql: str) -> list[str]:

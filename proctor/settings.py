@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     approval_policy: Path | None = Field(
         None, description="Approval policy TOML; default: the reference desk's agents/policy/approvals.toml."
     )
+    api_tokens: dict[str, str] = Field(
+        default_factory=dict,
+        description="Server auth: bearer token -> identity. Reviewers are the policy's reviewer ids.",
+    )
     prices: dict[str, ModelPrice] = Field(
         default_factory=lambda: dict(DEFAULT_PRICES), description="USD per million tokens, by model."
     )

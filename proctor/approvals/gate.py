@@ -8,6 +8,8 @@ applied is the one in the ledger, whatever the resume value says.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from langchain.agents.middleware import HumanInTheLoopMiddleware, InterruptOnConfig
@@ -44,6 +46,14 @@ class ApprovalGate(HumanInTheLoopMiddleware):
             ask = self._accept(ask, interrupt(approval_payload(ask)))
         return self._apply(request, ask)
 
+    async def awrap_tool_call(self, request: ToolCallRequest, handler: Callable[[ToolCallRequest], Awaitable[Any]]) -> Any:
+        """The ledger is a database: ask it off the event loop (contextvars, hence interrupt(), follow)."""
+        resolved = await asyncio.to_thread(self._resolve_per_call, request)
+        if isinstance(resolved, ToolMessage):
+            return resolved
+        to_run, executed = resolved
+        return self._annotate_edited_result(await handler(to_run), to_run, executed)
+
     def _accept(self, ask: ApprovalRequest, answer: Any) -> ApprovalRequest:
         """Record a decision carried by the resume value (e.g. from Studio) if it passes every check."""
         current = self.ledger.get(ask.id)
@@ -74,7 +84,8 @@ class ApprovalGate(HumanInTheLoopMiddleware):
             agent=self.agent,
             tool=request.tool_call["name"],
             args=request.tool_call["args"],
-            requester=metadata.get("user_id"),
+            # On the LangGraph server the authenticated user is the requester, not a claim in metadata.
+            requester=config.get("configurable", {}).get("langgraph_auth_user_id") or metadata.get("user_id"),
             request=text,
             tainted=bool(request.state.get("tainted")),
             release_id=metadata.get("release_id"),

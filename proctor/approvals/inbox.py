@@ -33,7 +33,7 @@ class Inbox:
         interrupt_id = self._waiting_interrupt(request)
         if interrupt_id is None:
             raise NotResumable(f"thread {request.thread_id} is not waiting on {request_id}: nothing to resume")
-        return self.desk.resume(request.thread_id, {interrupt_id: _resume_value(request)})
+        return self.desk.resume(request.thread_id, {interrupt_id: resume_value(request)})
 
     def _waiting_interrupt(self, request: ApprovalRequest) -> str | None:
         state = self.desk.graph.get_state({"configurable": {"thread_id": request.thread_id}})
@@ -43,7 +43,7 @@ class Inbox:
         return None
 
 
-def _resume_value(request: ApprovalRequest) -> dict[str, Any]:
+def resume_value(request: ApprovalRequest) -> dict[str, Any]:
     """HumanInTheLoopMiddleware's decision format; the gate applies what the ledger says."""
     if request.status == "rejected":
         return {"type": "reject", "message": request.reason or ""}

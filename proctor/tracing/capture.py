@@ -26,6 +26,9 @@ from proctor.tracing.models import Span, SpanKind, Status, Trace
 
 TEXT_LIMIT = 2000  # characters kept of any one string: enough to read, too little to bloat the store
 ITEMS_LIMIT = 20  # entries kept of any one list or mapping
+# create_agent runs each middleware hook as a graph node named "<Middleware>.<hook>": limits,
+# approvals and other guardrails show up as guardrail spans.
+MIDDLEWARE_HOOKS = frozenset({"before_agent", "before_model", "after_model", "after_agent"})
 
 
 def clip(value: Any, depth: int = 0) -> Any:
@@ -91,7 +94,7 @@ class TraceCapture(BaseCallbackHandler):
         **kw: Any,
     ) -> None:
         name = kw.get("name") or (serialized or {}).get("name") or "chain"
-        kind: SpanKind = "guardrail" if "Middleware." in name else "chain"
+        kind: SpanKind = "guardrail" if name.rpartition(".")[2] in MIDDLEWARE_HOOKS else "chain"
         span = self._open(run_id, parent_run_id, kind, name, {})
         if span is self._root:
             self.metadata = dict(metadata or {})
@@ -210,7 +213,7 @@ class TraceCapture(BaseCallbackHandler):
 
     def finish(
         self,
-        prices: Mapping[str, ModelPrice],
+        prices: dict[str, ModelPrice],
         *,
         release: str = "",
         user_id: str | None = None,
@@ -279,8 +282,8 @@ class TraceCapture(BaseCallbackHandler):
             self._interrupt_spans.append(child)
 
 
-def _span(s: _Span, prices: Mapping[str, ModelPrice]) -> Span:
-    cost = cost_usd(dict(prices), s.model or "unknown", s.input_tokens, s.output_tokens) if s.kind == "llm" else 0.0
+def _span(s: _Span, prices: dict[str, ModelPrice]) -> Span:
+    cost = cost_usd(prices, s.model or "unknown", s.input_tokens, s.output_tokens) if s.kind == "llm" else 0.0
     return Span(
         span_id=s.span_id,
         parent_id=s.parent_id,

@@ -72,7 +72,7 @@ def _purge(args: argparse.Namespace) -> int:
     tracing = TraceSettings()
     days = args.older_than_days if args.older_than_days is not None else tracing.retention_days
     store = store_for(Settings(), tracing)
-    print(f"purged {store.purge(days)} traces older than {days:g} days from {store.db.path}")
+    print(f"purged {store.purge(days)} traces older than {days:g} days from {store.where}")
     return 0
 
 
@@ -135,7 +135,9 @@ def _describe(span: Span) -> str:
         calls = span.outputs.get("tool_calls")
         parts.append("→ " + (", ".join(c["name"] for c in calls) if calls else _short(span.outputs.get("text", ""))))
     elif span.kind == "tool":
-        parts.append(f"{_short(_compact(span.inputs.get('args')), 40)} → {_short(_compact(span.outputs.get('result')))}")
+        parts.append(_short(_compact(span.inputs.get("args")), 40))
+        if "result" in span.outputs:
+            parts.append(f"→ {_short(_compact(span.outputs['result']))}")
     elif span.kind == "interrupt":
         parts.append(f"waiting for: {_short(_compact(span.outputs.get('value')))}")
     elif route := span.outputs.get("route"):

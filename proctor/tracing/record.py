@@ -14,8 +14,6 @@ from pathlib import Path
 
 from langchain_core.runnables import RunnableConfig
 
-from proctor.db import sqlite_path
-from proctor.errors import ProctorError
 from proctor.settings import Settings
 from proctor.tracing.capture import TraceCapture
 from proctor.tracing.langsmith import langsmith_callbacks
@@ -72,23 +70,21 @@ def _save(settings: Settings, tracing: TraceSettings, capture: TraceCapture, con
     except Exception:
         log.exception("could not build the trace of run %s", capture.trace_id)
         return
-    url = tracing.store_url(settings)
     try:
-        store = open_store(url, tracing.busy_timeout_s)
+        store = open_store(tracing.store_url(settings), tracing.busy_timeout_s)
         store.save(trace)
-        drain_spool(store, spool_dir(url))
-    except ProctorError as exc:
+        drain_spool(store, spool_dir(settings))
+    except Exception as exc:  # a locked, full or unreachable store must not fail the run
         try:
-            path = spool(trace, spool_dir(url))
+            path = spool(trace, spool_dir(settings))
         except OSError as spool_error:
             log.error("trace %s lost: the store failed (%s) and so did the spool (%s)", trace.trace_id, exc, spool_error)
         else:
             log.warning("trace %s kept in %s until the store takes it: %s", trace.trace_id, path, exc)
 
 
-def spool_dir(url: str) -> Path:
-    path = sqlite_path(url)
-    return path.with_name(path.name + ".spool")
+def spool_dir(settings: Settings) -> Path:
+    return settings.data_dir / "traces.spool"
 
 
 def spool(trace: Trace, folder: Path) -> Path:

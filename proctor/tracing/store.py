@@ -1,5 +1,6 @@
-"""The project's own trace store: one SQLite file (WAL), explicit migrations, indexed for search.
+"""The project's own trace store: explicit migrations, indexed for search, on ``proctor.db.Database``.
 
+SQLite (WAL) by default; the SQL is the portable subset ``Database`` also runs on Postgres.
 Times are stored as UTC epoch seconds (REAL) so range filters and sorts stay on indexes.
 Every write is one short transaction: a trace is saved whole or not at all.
 """
@@ -79,7 +80,7 @@ MIGRATIONS = [
         CREATE INDEX ix_trace_tools_trace ON trace_tools (trace_id);
         INSERT INTO trace_tools (tool, started_at, trace_id, calls)
             SELECT s.name, t.started_at, s.trace_id, COUNT(*) FROM spans s JOIN traces t USING (trace_id)
-            WHERE s.kind = 'tool' GROUP BY s.trace_id, s.name;
+            WHERE s.kind = 'tool' GROUP BY s.trace_id, s.name, t.started_at;
         CREATE INDEX ix_traces_user ON traces (user_id, started_at);
         CREATE INDEX ix_traces_route ON traces (route, started_at);
         CREATE INDEX ix_traces_status_cost ON traces (status, cost_usd, started_at);
@@ -102,10 +103,11 @@ _PURGE_BATCH = 5000  # traces per transaction: a big purge never holds the write
 
 
 class TraceStore:
-    """Save, search, show, summarise and purge traces. ``url`` is ``sqlite:///PATH``."""
+    """Save, search, show, summarise and purge traces. ``url`` is ``sqlite:///PATH`` (or Postgres)."""
 
     def __init__(self, url: str, *, busy_timeout_s: float = 2.0) -> None:
         self.db = Database(url, timeout=busy_timeout_s)
+        self.where = str(self.db.path or f"the {self.db.dialect} database")  # never the URL: it may hold a password
         with self._errors("open"):
             self.db.migrate(MIGRATIONS)
 
@@ -155,7 +157,10 @@ class TraceStore:
                 ).rowcount
             purged += deleted
             if deleted < _PURGE_BATCH:
-                return purged
+                break
+        with self._errors("optimize"), self.db.transaction() as conn:
+            conn.execute("PRAGMA optimize")  # refresh the planner's statistics where they drifted
+        return purged
 
     def summary(self, since: timedelta, now: datetime | None = None) -> dict[str, Any]:
         """JSON-able figures since ``now - since``: totals, by route, by release, tools, over time."""
@@ -179,18 +184,19 @@ class TraceStore:
             yield
         except TransientToolError as exc:
             raise TraceStoreBusy(
-                f"{action}: the trace store {self.db.path} stayed locked by another writer for"
-                f" {self.db.timeout:g} s; nothing was written, try again"
+                f"{action}: the trace store {self.where} stayed locked by another writer for more than"
+                f" {self.db.timeout:g} s; nothing was changed, try again"
             ) from exc
-        except sqlite3.OperationalError as exc:
+        except sqlite3.OperationalError as raised:
+            exc = _original(raised)
             if "full" in str(exc):
                 raise TraceStoreFull(
-                    f"{action}: the trace store {self.db.path} is full ({exc}); nothing was written."
+                    f"{action}: the trace store {self.where} is full ({exc}); nothing was written."
                     " Free disk space or run `proctor traces purge`"
                 ) from exc
-            raise TraceError(f"{action}: trace store {self.db.path}: {exc}") from exc
+            raise TraceError(f"{action}: trace store {self.where}: {exc}") from exc
         except sqlite3.DatabaseError as exc:
-            raise TraceError(f"{action}: {self.db.path} is not a usable trace store: {exc}") from exc
+            raise TraceError(f"{action}: {self.where} is not a usable trace store: {exc}") from exc
 
 
 def search_sql(query: TraceQuery, now: datetime | None = None) -> tuple[str, list[Any]]:
@@ -216,6 +222,17 @@ def search_sql(query: TraceQuery, now: datetime | None = None) -> tuple[str, lis
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     columns = ", ".join(f"t.{c.strip()}" for c in _SUMMARY_COLUMNS.split(","))
     return f"SELECT {columns} FROM {source}{clause} ORDER BY {order} LIMIT ?", [*params, query.limit]
+
+
+def _original(exc: sqlite3.OperationalError) -> sqlite3.Error:
+    """The failure itself, when ``Database.transaction``'s ROLLBACK raised over it.
+
+    After SQLITE_FULL (and some I/O errors) SQLite has already rolled back, so the unconditional
+    ROLLBACK fails with "no transaction is active" and would hide what went wrong.
+    """
+    if "no transaction is active" in str(exc) and isinstance(exc.__context__, sqlite3.Error):
+        return exc.__context__
+    return exc
 
 
 def _epoch(moment: datetime) -> float:

@@ -1,0 +1,29 @@
+"""The web routes the LangGraph server mounts (``http.app`` in langgraph.json): the approval inbox."""
+
+from __future__ import annotations
+
+from langgraph_sdk import get_client
+from starlette.requests import Request
+
+from proctor.approvals.inbox import resume_value
+from proctor.approvals.ledger import ApprovalRequest
+from proctor.approvals.web import create_app
+from proctor.deployment import Deployment
+from proctor.server_auth import token_from
+from proctor.settings import Settings
+
+deployment = Deployment(Settings())
+
+
+async def resume_on_server(request: ApprovalRequest, http: Request) -> None:
+    """Resume the thread through the server itself (in-process), as the signed-in reviewer."""
+    token = token_from(dict(http.headers.raw))
+    client = get_client(headers={"Authorization": f"Bearer {token}"})
+    state = await client.threads.get_state(request.thread_id)
+    waiting = [i for i in state.get("interrupts", []) if (i.get("value") or {}).get("request", {}).get("id") == request.id]
+    if waiting:
+        resume = {waiting[0]["id"]: resume_value(request)}
+        await client.runs.wait(request.thread_id, "proctor", command={"resume": resume})
+
+
+app = create_app(lambda: deployment.ledger, resume_on_server)
