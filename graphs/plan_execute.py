@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from proctor.graphs.classifier import FastClassifier, split_parts
 from proctor.graphs.front_door import latest_request
+from proctor.guards.state import carried
 from proctor.offline import LABEL, register_responder
 
 MAX_REPLANS = 2
@@ -44,6 +45,13 @@ class PlanState(MessagesState):
     step_index: int
     step_results: Annotated[list[StepResult], operator.add]
     replans: int
+    # Guard state crosses into the agents each step invokes, and back (see proctor.guards.state).
+    turn_model_calls: int
+    turn_tokens: int
+    turn_cost_usd: float
+    tainted: bool
+    tool_signatures: list[str]
+    loop_warned: bool
 
 
 def offline_plan(messages: Sequence[BaseMessage]) -> dict[str, Any]:
@@ -79,12 +87,14 @@ def build_plan_execute(model: BaseChatModel, agents: Mapping[str, Any]):
         step = state["plan"][state["step_index"]]
         # Earlier results are context for the model, not part of the instruction it acts on.
         context = [SystemMessage(f"Earlier step: {r.answer}") for r in state["step_results"] if r.ok]
-        out = agents[step.agent].invoke({"messages": [*context, HumanMessage(step.instruction)]}, config)
+        out = agents[step.agent].invoke(
+            {"messages": [*context, HumanMessage(step.instruction)], **carried(state)}, config
+        )
         turn = out["messages"]
         failed = any(isinstance(m, ToolMessage) and m.status == "error" for m in turn)
         answer = next((m.text for m in reversed(turn) if isinstance(m, AIMessage) and m.text), "")
         result = StepResult(agent=step.agent, instruction=step.instruction, answer=answer, ok=not failed)
-        return {"step_results": [result], "step_index": state["step_index"] + 1}
+        return {"step_results": [result], "step_index": state["step_index"] + 1, **carried(out)}
 
     def replan(state: PlanState) -> dict[str, Any]:
         request = latest_request(state["messages"])

@@ -18,11 +18,15 @@ from proctor.deployment import Deployment
 from proctor.errors import InvalidRequest
 from proctor.graphs.front_door import CLARIFY, ESCALATE, PLAN, FrontDoor, check_request, latest_request
 from proctor.graphs.plan_execute import build_plan_execute
+from proctor.guards.stack import guardrails
+from proctor.guards.state import emit, fresh_turn
+from proctor.guards.usage import RateLimited
 from proctor.handoff import escalate
 from proctor.models import chat_model
 from proctor.settings import Settings
 from proctor.specialists import build_specialist
 
+FINISH = "finish"
 CLARIFY_TEXT = (
     "I want to get this right: could you tell me a bit more? For example the invoice number "
     "(INV-…), the order number, or what you were trying to do when it went wrong."
@@ -35,6 +39,13 @@ class SupervisorState(MessagesState):
     route_tier: str
     route_confidence: float
     route_reason: str
+    # Guard state, shared with the specialists' middleware (see proctor.guards.state).
+    turn_model_calls: int
+    turn_tokens: int
+    turn_cost_usd: float
+    tainted: bool
+    tool_signatures: list[str]
+    loop_warned: bool
 
 
 @tool
@@ -65,7 +76,8 @@ def build_graph(
 
     def specialist(spec, tools):
         gate = ApprovalGate(deployment.ledger, spec.name, writes)
-        return build_specialist(spec, deployment.model_for(spec), tools, middleware=[gate])
+        middleware = [gate, *guardrails(deployment, spec)]
+        return build_specialist(spec, deployment.model_for(spec), tools, middleware=middleware)
 
     specialists = {spec.name: specialist(spec, [*deployment.tools, hand_off_to_planner]) for spec in deployment.specs}
     plan_agents = {spec.name: specialist(spec, deployment.tools) for spec in deployment.specs}
@@ -76,18 +88,35 @@ def build_graph(
     front = FrontDoor(routes, llm=llm, threshold=settings.classifier_threshold)
 
     def front_door(state: SupervisorState) -> Command:
+        text = latest_request(state["messages"])
         try:
-            check_request(latest_request(state["messages"]), settings.max_request_chars)
-        except InvalidRequest as exc:
+            check_request(text, settings.max_request_chars)
+            deployment.usage.admit(state.get("user_id"))
+        except (InvalidRequest, RateLimited) as exc:
+            emit("request_refused", reason=str(exc))
             return Command(goto=END, update={"route": "rejected", "messages": [AIMessage(f"Sorry: {exc}.")]})
-        decision = front.decide(latest_request(state["messages"]))
+        decision = front.decide(text)
         update = {
             "route": decision.route,
             "route_tier": decision.tier,
             "route_confidence": decision.confidence,
             "route_reason": decision.reason,
+            **fresh_turn(tainted=settings.guards.scan_requests and _injected(text)),
         }
         return Command(goto=decision.route, update=update)
+
+    def finish(state: SupervisorState, config: RunnableConfig) -> dict[str, Any]:
+        """Book the turn's cost; a run far above its route's median cost raises an alert."""
+        alert = deployment.usage.settle(
+            user_id=state.get("user_id"),
+            route=state.get("route", "unknown"),
+            usd=state.get("turn_cost_usd", 0.0),
+            thread_id=config["configurable"].get("thread_id", "no-thread"),
+            trace_id=config.get("metadata", {}).get("trace_id"),
+        )
+        if alert is not None:
+            emit("cost_anomaly", detail=alert.detail)
+        return {}
 
     def human_escalation(state: SupervisorState, config: RunnableConfig) -> dict[str, Any]:
         escalation_id = escalate(
@@ -109,14 +138,25 @@ def build_graph(
     graph = StateGraph(SupervisorState)
     graph.add_node("front_door", front_door, destinations=(*routes, PLAN, END))
     for name, agent in specialists.items():
-        graph.add_node(name, agent, destinations=(PLAN, END))
-        graph.add_edge(name, END)
+        graph.add_node(name, agent, destinations=(PLAN, FINISH))
+        graph.add_edge(name, FINISH)
     graph.add_node(PLAN, build_plan_execute(deployment.model, plan_agents))
     graph.add_node(ESCALATE, human_escalation)
     graph.add_node(CLARIFY, clarify)
     graph.add_edge(START, "front_door")
     for name in (PLAN, ESCALATE, CLARIFY):
-        graph.add_edge(name, END)
+        graph.add_edge(name, FINISH)
+    graph.add_node(FINISH, finish)
+    graph.add_edge(FINISH, END)
     if checkpointer is None:
         checkpointer = open_checkpointer(settings.checkpoints_url)
     return graph.compile(checkpointer=checkpointer or None, name="proctor")
+
+
+def _injected(text: str) -> bool:
+    from proctor.guards.injection import scan
+
+    verdict = scan(text)
+    if verdict.flagged:
+        emit("injection_flagged", source="request", score=verdict.score, reasons=verdict.reasons)
+    return verdict.flagged

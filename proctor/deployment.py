@@ -13,6 +13,7 @@ from proctor import handoff, toolkit
 from proctor.approvals.ledger import ApprovalLedger
 from proctor.approvals.policy import ApprovalPolicy, load_policy
 from proctor.db import Database
+from proctor.guards.usage import Usage
 from proctor.models import chat_model
 from proctor.settings import Settings
 from proctor.specialists import AgentSpec, load_specs
@@ -48,6 +49,24 @@ class Deployment:
         from proctor.agents import SPEC_DIR
 
         return load_specs([SPEC_DIR, *self.settings.agent_dirs])
+
+    @cached_property
+    def grounding(self) -> tuple[str, object] | None:
+        """(citation regex, id -> source text) from the first tool module that declares them."""
+        for module in self._modules:
+            if hasattr(module, "CITATION") and hasattr(module, "source_text"):
+                db = self.db
+
+                def lookup(source_id: str, module=module) -> str | None:
+                    with db.reading() as conn:
+                        return module.source_text(conn, source_id)
+
+                return module.CITATION, lookup
+        return None
+
+    @cached_property
+    def usage(self) -> Usage:
+        return Usage(self.db, self.settings.guards)
 
     @cached_property
     def policy(self) -> ApprovalPolicy:

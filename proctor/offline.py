@@ -27,6 +27,8 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
+from proctor.guards.delimiters import unwrap
+
 MODEL_NAME = "proctor-offline"
 LABEL = "(offline model)"
 
@@ -177,7 +179,7 @@ def _outcomes(turn: list[BaseMessage]) -> tuple[list[dict[str, Any]], list[str],
         if isinstance(m, AIMessage):
             called.update(tc["name"] for tc in m.tool_calls)
         elif isinstance(m, ToolMessage):
-            content = m.content if isinstance(m.content, str) else json.dumps(m.content)
+            content = unwrap(m.content if isinstance(m.content, str) else json.dumps(m.content))
             if m.status == "error":
                 failures.append(content)
                 continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import Field
+from proctor.guards.settings import GuardSettings
 from proctor.pricing import DEFAULT_PRICES, ModelPrice
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -19,7 +20,7 @@ class Settings(BaseSettings):
     (``OPENAI_API_KEY`` / ``OPENAI_BASE_URL``) to use a real LLM.
     """
 
-    model_config = SettingsConfigDict(env_prefix="PROCTOR_", extra="forbid")
+    model_config = SettingsConfigDict(env_prefix="PROCTOR_", env_nested_delimiter="__", extra="forbid")
 
     data_dir: Path = Field(Path(".proctor"), description="Where the SQLite files live.")
     database_url: str | None = Field(
@@ -54,6 +55,7 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="Server auth: bearer token -> identity. Reviewers are the policy's reviewer ids.",
     )
+    guards: GuardSettings = Field(default_factory=GuardSettings)
     prices: dict[str, ModelPrice] = Field(
         default_factory=lambda: dict(DEFAULT_PRICES), description="USD per million tokens, by model."
     )

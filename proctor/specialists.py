@@ -10,7 +10,6 @@ from typing import Any
 from langchain.agents import create_agent
 from langchain.agents.middleware import (
     AgentMiddleware,
-    ModelCallLimitMiddleware,
     ToolErrorMiddleware,
     ToolRetryMiddleware,
 )
@@ -39,6 +38,7 @@ class AgentSpec(BaseModel):
     scopes: list[str]
     tools: list[str] | None = Field(None, description="Restrict further to these tool names.")
     model: str | None = Field(None, description="Override the deployment's model.")
+    grounded: bool = Field(False, description="Answers cite sources; check them (see proctor.guards.grounding).")
     limits: Limits = Limits()
 
 
@@ -80,8 +80,9 @@ def report_tool_error(exc: Exception, request: Any) -> str | None:
 
 
 def default_middleware(spec: AgentSpec) -> list[AgentMiddleware]:
+    """Tool error handling, innermost. (The model-call limit is enforced by the run budget guard,
+    which adds no graph step, unlike ``ModelCallLimitMiddleware``'s hooks.)"""
     return [
-        ModelCallLimitMiddleware(run_limit=spec.limits.max_model_calls, exit_behavior="end"),
         ToolErrorMiddleware(on_error=report_tool_error),
         ToolRetryMiddleware(
             max_retries=spec.limits.tool_retries,

@@ -64,6 +64,8 @@ class ToolSpec:
     effect: Effect
     intents: tuple[str, ...] = field(default=())
     """Phrases that signal the tool is wanted; the offline model routes on them."""
+    untrusted: bool = False
+    """Returns free text written outside the company (articles, tickets, emails): it taints the run."""
 
     def bind(self, db: Database) -> BaseTool:
         schema = type(
@@ -88,7 +90,12 @@ class ToolSpec:
             name=self.name,
             description=self.description,
             args_schema=schema,
-            metadata={"scopes": sorted(self.scopes), "effect": self.effect, "intents": list(self.intents)},
+            metadata={
+                "scopes": sorted(self.scopes),
+                "effect": self.effect,
+                "intents": list(self.intents),
+                "untrusted": self.untrusted,
+            },
             response_format="content",
         )
 
@@ -110,7 +117,12 @@ def dry_run(db: Database, spec: ToolSpec, args: BaseModel) -> dict[str, Any]:
 
 
 def desk_tool(
-    args: type[BaseModel], *, scopes: Iterable[str], effect: Effect, intents: Iterable[str] = ()
+    args: type[BaseModel],
+    *,
+    scopes: Iterable[str],
+    effect: Effect,
+    intents: Iterable[str] = (),
+    untrusted: bool = False,
 ) -> Callable[[ToolFn], ToolSpec]:
     """Declare a tool: its docstring is the description the model reads."""
 
@@ -123,6 +135,7 @@ def desk_tool(
             scopes=frozenset(scopes),
             effect=effect,
             intents=tuple(intents),
+            untrusted=untrusted,
         )
 
     return wrap

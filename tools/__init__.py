@@ -20,6 +20,15 @@ TOOLS = [
 ]
 
 
+# Grounded answers cite KB articles like [KB-012]; proctor checks them against the article text.
+CITATION = r"\[(KB-\d{3})\]"
+
+
+def source_text(conn, article_id: str) -> str | None:
+    row = conn.execute("SELECT title, body FROM kb_articles WHERE id = ?", (article_id,)).fetchone()
+    return f"{row['title']}\n{row['body']}" if row else None
+
+
 def prepare_desk(db: Database, seed: int = 7) -> None:
     """Migrate the store (tool effects, audit log, desk tables) and seed it if it is empty."""
     db.migrate(MIGRATIONS)
@@ -28,4 +37,4 @@ def prepare_desk(db: Database, seed: int = 7) -> None:
 
 prepare = prepare_desk  # the hook proctor.deployment calls on every tool module
 
-__all__ = ["MIGRATIONS", "TOOLS", "prepare", "prepare_desk", "seed_desk"]
+__all__ = ["CITATION", "MIGRATIONS", "TOOLS", "prepare", "prepare_desk", "seed_desk", "source_text"]

@@ -99,6 +99,7 @@ def rank(articles: list[sqlite3.Row], query: set[str]) -> list[tuple[float, sqli
     SearchArgs,
     scopes=["kb:read"],
     effect="read",
+    untrusted=True,
     intents=[
         "how do",
         "how to",
@@ -138,7 +139,7 @@ def search_kb(conn: sqlite3.Connection, args: SearchArgs) -> dict[str, Any]:
     return {"articles": hits, "article_id": hits[0]["article_id"] if hits else None, "summary": summary}
 
 
-@desk_tool(ArticleArgs, scopes=["kb:read"], effect="read", intents=["kb-", "article"])
+@desk_tool(ArticleArgs, scopes=["kb:read"], effect="read", intents=["kb-", "article"], untrusted=True)
 def get_article(conn: sqlite3.Connection, args: ArticleArgs) -> dict[str, Any]:
     """Read one help article in full by id (KB-012), e.g. one search_kb returned.
 
@@ -162,6 +163,7 @@ def get_article(conn: sqlite3.Connection, args: ArticleArgs) -> dict[str, Any]:
     CustomerArgs,
     scopes=["tickets:read"],
     effect="read",
+    untrusted=True,
     intents=["ticket", "my case", "support history", "my requests"],
 )
 def ticket_history(conn: sqlite3.Connection, args: CustomerArgs) -> dict[str, Any]:

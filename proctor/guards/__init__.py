@@ -1,0 +1,1 @@
+"""Guardrails that hold whatever the model says: composable middleware and graph-node helpers."""

@@ -1,0 +1,60 @@
+"""The guardrails a specialist runs with, assembled from a deployment's settings."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from langchain.agents.middleware import AgentMiddleware
+from langchain.agents.middleware.types import ModelRequest
+from langchain_core.messages import HumanMessage
+from langgraph.config import get_config
+
+from proctor.guards.budget import RunBudget
+from proctor.guards.grounding import GroundingCheck
+from proctor.guards.loops import LoopBreaker
+from proctor.guards.untrusted import UntrustedContent
+from proctor.handoff import escalate
+from proctor.models import ModelNotConfigured, chat_model
+
+if TYPE_CHECKING:
+    from proctor.deployment import Deployment
+    from proctor.specialists import AgentSpec
+
+
+def guardrails(deployment: Deployment, spec: AgentSpec) -> list[AgentMiddleware]:
+    """Model-call guards outermost first (budget sees every call), then tool-result guards."""
+    settings = deployment.settings
+    to_human = _escalator(deployment)
+    guards: list[AgentMiddleware] = [
+        RunBudget(settings.guards, settings.prices, _fallback(deployment), to_human, agent_limit=spec.limits.max_model_calls),
+        LoopBreaker(to_human),
+    ]
+    grounding = deployment.grounding
+    if spec.grounded and grounding is not None:
+        citation, source = grounding
+        verifier = None if settings.offline else deployment.model
+        guards.append(GroundingCheck(citation, source, to_human, verifier=verifier))
+    guards.append(UntrustedContent({t.name for t in deployment.tool_specs if t.untrusted}))
+    return guards
+
+
+def _fallback(deployment: Deployment):
+    try:
+        return chat_model(deployment.settings, deployment.settings.guards.fallback_model)
+    except ModelNotConfigured:
+        return None
+
+
+def _escalator(deployment: Deployment):
+    def to_human(request: ModelRequest, reason: str) -> str:
+        config: dict[str, Any] = get_config()
+        text = next((m.text for m in reversed(request.messages) if isinstance(m, HumanMessage)), "")
+        return escalate(
+            deployment.db,
+            thread_id=config.get("configurable", {}).get("thread_id", "no-thread"),
+            user_id=config.get("metadata", {}).get("user_id"),
+            reason=reason,
+            request=text,
+        )
+
+    return to_human
