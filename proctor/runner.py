@@ -42,8 +42,8 @@ class RunResult(BaseModel):
 class Proctor:
     """The supervisor with its checkpointer, plus the bookkeeping callers want around a run."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
-        self.deployment = Deployment(settings or Settings())
+    def __init__(self, settings: Settings | None = None, *, deployment: Deployment | None = None) -> None:
+        self.deployment = deployment or Deployment(settings or Settings())
         self.settings = self.deployment.settings
 
     @cached_property

@@ -16,9 +16,7 @@ from tests.conftest import call, scripted
 
 @pytest.fixture
 def desk(deployment: Deployment) -> Proctor:
-    desk = Proctor(deployment.settings)
-    desk.deployment = deployment
-    return desk
+    return Proctor(deployment=deployment)
 
 
 @pytest.fixture
@@ -106,8 +104,7 @@ def test_malformed_tool_arguments_from_the_model_change_nothing(deployment, ids)
         call("refund_invoice", invoice_id=ids["duplicate_invoice"], amount=-5, reason="dup"),
         AIMessage("I could not refund that."),
     )
-    desk = Proctor(deployment.settings)
-    desk.deployment = deployment
+    desk = Proctor(deployment=deployment)
     result = desk.run(f"refund my duplicate charge on {ids['duplicate_invoice']}")
     assert result.route == "billing"
     assert [(c.name, c.ok) for c in result.tool_calls] == [("refund_invoice", False)]
