@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from langchain.agents.middleware import HumanInTheLoopMiddleware, InterruptOnConfig
+from langchain.agents.middleware import AgentMiddleware, HumanInTheLoopMiddleware, InterruptOnConfig
 from langchain.agents.middleware.human_in_the_loop import Action, ToolApprovalRequest, _answer_message
 from langchain.agents.middleware.types import ToolCallRequest
 from langchain_core.messages import HumanMessage, ToolMessage
@@ -26,6 +26,11 @@ DECISIONS: list = ["approve", "edit", "reject"]
 
 class ApprovalGate(HumanInTheLoopMiddleware):
     """Stops a specialist's write tools when the approval policy says a human must decide."""
+
+    # Per-call mode never uses the batched ``after_model`` hook; restoring the base hooks keeps
+    # create_agent from adding a graph node (a step per model call) for it.
+    after_model = AgentMiddleware.after_model
+    aafter_model = AgentMiddleware.aafter_model
 
     def __init__(self, ledger: ApprovalLedger, agent: str, write_tools: list[str]) -> None:
         super().__init__(
