@@ -53,8 +53,9 @@ def _parser() -> argparse.ArgumentParser:
 def _feature_commands() -> list:
     """Each feature adds its own subcommands, so this file stays a table of contents."""
     from proctor.approvals.cli import register as approvals
+    from proctor.tracing.cli import register as traces
 
-    return [approvals]
+    return [approvals, traces]
 
 
 def _run(args: argparse.Namespace) -> int:

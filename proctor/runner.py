@@ -17,6 +17,7 @@ from proctor.graphs.supervisor import build_graph
 from proctor.pricing import cost_usd
 from proctor.recorder import RunRecorder, ToolCallRecord
 from proctor.settings import Settings
+from proctor.tracing import TraceSettings, record_run
 
 
 class Usage(BaseModel):
@@ -45,6 +46,7 @@ class Proctor:
     def __init__(self, settings: Settings | None = None, *, deployment: Deployment | None = None) -> None:
         self.deployment = deployment or Deployment(settings or Settings())
         self.settings = self.deployment.settings
+        self.tracing = TraceSettings()
 
     @cached_property
     def graph(self):
@@ -52,12 +54,14 @@ class Proctor:
 
     def run(self, text: str, *, user_id: str | None = None, thread_id: str | None = None) -> RunResult:
         config, recorder = self._prepare(text, user_id, thread_id)
-        self.graph.invoke(self._input(text, user_id), config)
+        with record_run(self.settings, config, self.tracing) as traced:
+            self.graph.invoke(self._input(text, user_id), traced)
         return self._result(config, recorder)
 
     async def arun(self, text: str, *, user_id: str | None = None, thread_id: str | None = None) -> RunResult:
         config, recorder = self._prepare(text, user_id, thread_id)
-        await self.graph.ainvoke(self._input(text, user_id), config)
+        with record_run(self.settings, config, self.tracing) as traced:
+            await self.graph.ainvoke(self._input(text, user_id), traced)
         return self._result(config, recorder)
 
     def resume(self, thread_id: str, value: Any) -> RunResult:
@@ -66,7 +70,8 @@ class Proctor:
             raise UnknownThread(f"no conversation has thread id {thread_id!r}")
         state = self.graph.get_state({"configurable": {"thread_id": thread_id}})
         config, recorder = self._config(thread_id, state.values.get("user_id"))
-        self.graph.invoke(Command(resume=value), config)
+        with record_run(self.settings, config, self.tracing) as traced:
+            self.graph.invoke(Command(resume=value), traced)
         return self._result(config, recorder)
 
     def _prepare(self, text: str, user_id: str | None, thread_id: str | None) -> tuple[dict, RunRecorder]:

@@ -15,20 +15,18 @@ from typing import Any
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.outputs import LLMResult
 from langgraph.errors import GraphBubbleUp, GraphInterrupt
 from langgraph.types import Command
 
+from proctor.guards.state import GUARD_EVENT
 from proctor.pricing import ModelPrice, cost_usd
 from proctor.tracing.errors import TraceError
 from proctor.tracing.models import Span, SpanKind, Status, Trace
 
 TEXT_LIMIT = 2000  # characters kept of any one string: enough to read, too little to bloat the store
 ITEMS_LIMIT = 20  # entries kept of any one list or mapping
-# create_agent runs each middleware hook as a graph node named "<Middleware>.<hook>": limits,
-# approvals and other guardrails show up as guardrail spans.
-MIDDLEWARE_HOOKS = frozenset({"before_agent", "before_model", "after_model", "after_agent"})
 
 
 def clip(value: Any, depth: int = 0) -> Any:
@@ -41,14 +39,14 @@ def clip(value: Any, depth: int = 0) -> Any:
         return clip(str(value))
     if isinstance(value, Mapping):
         return {str(k): clip(v, depth + 1) for k, v in list(value.items())[:ITEMS_LIMIT]}
-    if isinstance(value, Sequence):
+    if isinstance(value, Sequence) and not isinstance(value, bytes | bytearray):
         return [clip(v, depth + 1) for v in value[:ITEMS_LIMIT]]
     return clip(str(value))
 
 
 class _Span:
-    __slots__ = ("span_id", "parent_id", "kind", "name", "started", "ended", "status", "inputs", "outputs",
-                 "error", "input_tokens", "output_tokens", "model")  # fmt: skip
+    __slots__ = ("ended", "error", "input_tokens", "inputs", "kind", "model", "name", "output_tokens", "outputs",
+                 "parent_id", "span_id", "started", "status")  # fmt: skip
 
     def __init__(self, span_id: str, parent_id: str | None, kind: SpanKind, name: str, inputs: dict) -> None:
         self.span_id, self.parent_id, self.kind, self.name, self.inputs = span_id, parent_id, kind, name, inputs
@@ -69,11 +67,10 @@ class TraceCapture(BaseCallbackHandler):
 
     run_inline = True  # a few attribute writes: never worth a thread hop in async runs
     ignore_retriever = True
-    ignore_custom_event = True
 
     def __init__(self) -> None:
         self._spans: dict[UUID, _Span] = {}
-        self._interrupt_spans: list[_Span] = []
+        self._events: list[_Span] = []  # interrupts and guardrail events: instants without a run of their own
         self._root: _Span | None = None
         self._root_error: BaseException | None = None
         self._interrupts: set[str] = set()
@@ -94,8 +91,7 @@ class TraceCapture(BaseCallbackHandler):
         **kw: Any,
     ) -> None:
         name = kw.get("name") or (serialized or {}).get("name") or "chain"
-        kind: SpanKind = "guardrail" if name.rpartition(".")[2] in MIDDLEWARE_HOOKS else "chain"
-        span = self._open(run_id, parent_run_id, kind, name, {})
+        span = self._open(run_id, parent_run_id, "chain", name, {})
         if span is self._root:
             self.metadata = dict(metadata or {})
             self.request = _last_text(inputs, human=True)
@@ -206,6 +202,13 @@ class TraceCapture(BaseCallbackHandler):
         if span is not None and not isinstance(error, GraphBubbleUp):
             span.status, span.error = "error", _describe(error)
 
+    # guardrail events: proctor.guards emits one custom event each time a guard fires
+    def on_custom_event(self, name: str, data: Any, *, run_id: UUID, **kw: Any) -> None:
+        if name != GUARD_EVENT:
+            return
+        detail = clip(data) if isinstance(data, Mapping) else {"data": clip(data)}
+        self._event(self._spans.get(run_id), "guardrail", str(detail.get("kind") or name), detail)
+
     # the trace
     @property
     def trace_id(self) -> str | None:
@@ -224,7 +227,7 @@ class TraceCapture(BaseCallbackHandler):
         if root is None:
             raise TraceError("no run was captured: pass the TraceCapture in config['callbacks']")
         ended = root.ended or time.time()
-        spans = [_span(s, prices) for s in [*self._spans.values(), *self._interrupt_spans]]
+        spans = [_span(s, prices) for s in sorted([*self._spans.values(), *self._events], key=_started)]
         llm = [s for s in spans if s.kind == "llm"]
         tools = list(dict.fromkeys(s.name for s in spans if s.kind == "tool"))
         if root.status == "error":
@@ -272,14 +275,17 @@ class TraceCapture(BaseCallbackHandler):
         # The same interrupt bubbles through every enclosing graph: one span, at the innermost node.
         for interrupt in error.args[0] if error.args else ():
             key = getattr(interrupt, "id", None) or repr(interrupt)
-            if key in self._interrupts:
-                continue
-            self._interrupts.add(key)
-            child = _Span(f"{span.span_id}:interrupt:{len(self._interrupts)}", span.span_id, "interrupt",
-                          "interrupt", {})  # fmt: skip
-            child.started = child.ended = span.ended
-            child.status, child.outputs = "interrupted", {"value": clip(getattr(interrupt, "value", interrupt))}
-            self._interrupt_spans.append(child)
+            if key not in self._interrupts:
+                self._interrupts.add(key)
+                value = clip(getattr(interrupt, "value", interrupt))
+                self._event(span, "interrupt", "interrupt", {"value": value}).status = "interrupted"
+
+    def _event(self, parent: _Span | None, kind: SpanKind, name: str, outputs: dict[str, Any]) -> _Span:
+        parent_id = parent.span_id if parent else (self._root.span_id if self._root else None)
+        event = _Span(f"{parent_id}:{kind}:{len(self._events)}", parent_id, kind, name, {})
+        event.ended, event.outputs = event.started, outputs
+        self._events.append(event)
+        return event
 
 
 def _span(s: _Span, prices: dict[str, ModelPrice]) -> Span:
@@ -300,6 +306,10 @@ def _span(s: _Span, prices: dict[str, ModelPrice]) -> Span:
         cost_usd=round(cost, 8),
         model=s.model,
     )
+
+
+def _started(span: _Span) -> float:
+    return span.started
 
 
 def _moment(epoch: float) -> datetime:
@@ -324,8 +334,8 @@ def _route(outputs: Any) -> str | None:
 def _last_text(state: Any, *, human: bool) -> str:
     """The latest human request or AI answer in a messages state, without copying the state."""
     messages = state.get("messages") if isinstance(state, Mapping) else None
+    wanted = HumanMessage if human else AIMessage
     for message in reversed(messages or []):
-        if isinstance(message, BaseMessage) and (message.type == "human" if human else isinstance(message, AIMessage)):
-            if text := message.text:
-                return clip(text)
+        if isinstance(message, wanted) and (text := message.text):
+            return clip(text)
     return ""

@@ -92,23 +92,29 @@ def _report(args: argparse.Namespace) -> int:
 def render_hits(hits: list[TraceSummary]) -> str:
     if not hits:
         return "no traces match"
-    header = f"{'TRACE ID':36}  {'STARTED (UTC)':19}  {'STATUS':11}  {'ROUTE':10}  {'USER':12}  {'LATENCY':>9}  {'COST':>10}  TOOLS"
+    header = (
+        f"{'TRACE ID':36}  {'STARTED (UTC)':19}  {'STATUS':11}  {'ROUTE':10}  {'USER':12}  {'LATENCY':>9}"
+        f"  {'COST':>10}  TOOLS"
+    )
     rows = [
         f"{h.trace_id:36}  {h.started_at:%Y-%m-%d %H:%M:%S}  {h.status:11}  {h.route or '-':10}  {h.user_id or '-':12}"
-        f"  {_ms(h.latency_ms):>9}  {'$%.6f' % h.cost_usd:>10}  {','.join(h.tools) or '-'}"
+        f"  {_ms(h.latency_ms):>9}  {f'${h.cost_usd:.6f}':>10}  {','.join(h.tools) or '-'}"
         for h in hits
     ]
     return "\n".join([header, *rows])
 
 
 def render_trace(trace: Trace) -> str:
+    error_class = f" ({trace.error_class})" if trace.error_class else ""
     lines = [
-        f"trace {trace.trace_id}  {trace.status}"
-        + (f" ({trace.error_class})" if trace.error_class else "")
-        + f"  route {trace.route or '-'}  user {trace.user_id or '-'}  thread {trace.thread_id or '-'}"
-        f"  release {trace.release or '-'}",
-        f"  started {trace.started_at:%Y-%m-%d %H:%M:%S} UTC  latency {_ms(trace.latency_ms)}"
-        f"  tokens {trace.input_tokens}+{trace.output_tokens}  cost ${trace.cost_usd:.6f}  model {trace.model or '-'}",
+        (
+            f"trace {trace.trace_id}  {trace.status}{error_class}  route {trace.route or '-'}"
+            f"  user {trace.user_id or '-'}  thread {trace.thread_id or '-'}  release {trace.release or '-'}"
+        ),
+        (
+            f"  started {trace.started_at:%Y-%m-%d %H:%M:%S} UTC  latency {_ms(trace.latency_ms)}  tokens"
+            f" {trace.input_tokens}+{trace.output_tokens}  cost ${trace.cost_usd:.6f}  model {trace.model or '-'}"
+        ),
         f"  request: {_short(trace.input)}",
         f"  answer:  {_short(trace.answer)}",
         "",

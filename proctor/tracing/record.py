@@ -1,7 +1,7 @@
 """Trace one run end to end: the callbacks to add, then the trace saved, without ever failing the run.
 
 A trace the store cannot take (locked past the busy timeout, disk full) is written to a spool
-folder beside the store and saved with the next trace that gets through: none is lost.
+folder (``<data_dir>/traces.spool``) and saved after the next trace that gets through: none is lost.
 """
 
 from __future__ import annotations
@@ -73,14 +73,18 @@ def _save(settings: Settings, tracing: TraceSettings, capture: TraceCapture, con
     try:
         store = open_store(tracing.store_url(settings), tracing.busy_timeout_s)
         store.save(trace)
-        drain_spool(store, spool_dir(settings))
-    except Exception as exc:  # a locked, full or unreachable store must not fail the run
+    except Exception as exc:  # noqa: BLE001 -- a locked, full or unreachable store must not fail the run
         try:
             path = spool(trace, spool_dir(settings))
         except OSError as spool_error:
-            log.error("trace %s lost: the store failed (%s) and so did the spool (%s)", trace.trace_id, exc, spool_error)
+            log.error("trace %s lost: the store failed (%s), so did the spool (%s)", trace.trace_id, exc, spool_error)
         else:
             log.warning("trace %s kept in %s until the store takes it: %s", trace.trace_id, path, exc)
+        return
+    try:
+        drain_spool(store, spool_dir(settings))
+    except Exception as exc:  # noqa: BLE001 -- what is still spooled waits for the next run
+        log.warning("spooled traces wait for the next run: %s", exc)
 
 
 def spool_dir(settings: Settings) -> Path:
@@ -96,11 +100,10 @@ def spool(trace: Trace, folder: Path) -> Path:
     return path
 
 
-def drain_spool(store: TraceStore, folder: Path) -> int:
+def drain_spool(store: TraceStore, folder: Path) -> None:
     """Save spooled traces (oldest first), deleting each file only once its trace is stored."""
     if not folder.is_dir():
-        return 0
-    saved = 0
+        return
     for path in sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime):
         try:
             trace = Trace.model_validate_json(path.read_text())
@@ -110,5 +113,3 @@ def drain_spool(store: TraceStore, folder: Path) -> int:
             continue
         store.save(trace)
         path.unlink()
-        saved += 1
-    return saved

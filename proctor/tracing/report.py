@@ -11,6 +11,7 @@ import html
 import io
 import json
 from datetime import datetime
+from string import Template
 from typing import Any
 
 from matplotlib.figure import Figure
@@ -22,39 +23,51 @@ _METRICS = {
     "latency_p95_ms": "latency p95 (ms)",
 }
 
+_PAGE = Template("""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>proctor traces $period</title>
+<style>
+body { font-family: system-ui, sans-serif; margin: 2rem; max-width: 1100px }
+img { max-width: 100% }
+table { border-collapse: collapse; margin-bottom: 1.5rem }
+td, th { border: 1px solid #ccc; padding: .25rem .6rem; text-align: right }
+th:first-child, td:first-child { text-align: left }
+</style></head>
+<body><h1>proctor traces</h1><p>$period: $headline</p>
+<h2>By route</h2>$by_route
+<h2>By release</h2>$by_release
+$figures
+<script type="application/json" id="summary">$data</script>
+</body></html>
+""")
+
 
 def render_report(summary: dict[str, Any]) -> str:
     times = [datetime.fromisoformat(t) for t in summary["over_time"]["buckets"]]
     over_time = summary["over_time"]
-    figures = [
-        (label, _panels(times, label, {"by route": over_time["by_route"], "by release": over_time["by_release"]}, key))
-        for key, label in _METRICS.items()
-    ]
+    groups = {"by route": over_time["by_route"], "by release": over_time["by_release"]}
+    figures = [(label, _panels(times, groups, key, label)) for key, label in _METRICS.items()]
     figures.append(("tool calls", _tools(times, over_time["tools"])))
     totals = summary["totals"]
-    head = (
+    headline = (
         f"{totals['count']} traces, failure rate {_pct(totals['failure_rate'])}, cost ${totals['cost_usd']:.4f},"
         f" latency p50 {totals['latency_p50_ms']} ms / p95 {totals['latency_p95_ms']} ms"
     )
-    sections = "\n".join(
-        f'<section><h2>{html.escape(label)} over time</h2><img alt="{html.escape(label)}" src="data:image/png;base64,{png}"></section>'
-        for label, png in figures
+    return _PAGE.substitute(
+        period=html.escape(f"{summary['since']} to {summary['until']}"),
+        headline=html.escape(headline),
+        by_route=_table(summary["by_route"]),
+        by_release=_table(summary["by_release"]),
+        figures="\n".join(_figure(label, png) for label, png in figures),
+        data=json.dumps(summary).replace("</", "<\\/"),  # a JSON string can never close the script tag
     )
-    data = json.dumps(summary).replace("</", "<\\/")  # a JSON string can never close the script tag
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>proctor traces {html.escape(summary['since'])} to {html.escape(summary['until'])}</title>
-<style>body{{font-family:system-ui,sans-serif;margin:2rem;max-width:1100px}}img{{max-width:100%}}
-table{{border-collapse:collapse;margin-bottom:1.5rem}}td,th{{border:1px solid #ccc;padding:.25rem .6rem;text-align:right}}
-th:first-child,td:first-child{{text-align:left}}</style></head>
-<body><h1>proctor traces</h1><p>{html.escape(summary['since'])} to {html.escape(summary['until'])}: {html.escape(head)}</p>
-<h2>By route</h2>{_table(summary['by_route'])}<h2>By release</h2>{_table(summary['by_release'])}
-{sections}
-<script type="application/json" id="summary">{data}</script>
-</body></html>
-"""
 
 
-def _panels(times: list[datetime], label: str, groups: dict[str, dict[str, Any]], key: str) -> str:
+def _figure(label: str, png: str) -> str:
+    label = html.escape(label)
+    return f'<section><h2>{label} over time</h2><img alt="{label}" src="data:image/png;base64,{png}"></section>'
+
+
+def _panels(times: list[datetime], groups: dict[str, dict[str, Any]], key: str, label: str) -> str:
     fig = Figure(figsize=(11, 3.4), layout="constrained")
     for ax, (title, series) in zip(fig.subplots(1, len(groups), sharey=True), groups.items(), strict=True):
         for name, values in series.items():

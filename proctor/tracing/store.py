@@ -110,6 +110,10 @@ class TraceStore:
         self.where = str(self.db.path or f"the {self.db.dialect} database")  # never the URL: it may hold a password
         with self._errors("open"):
             self.db.migrate(MIGRATIONS)
+            # Held open and never used: while any connection is open SQLite keeps its WAL, so the
+            # short per-call connections need not checkpoint and delete it as they close
+            # (measured: a save drops from about 1.3 to 0.7 ms of CPU).
+            self._keep_wal = self.db.connect() if self.db.dialect == "sqlite" else None
 
     def save(self, trace: Trace) -> None:
         """Write the trace and its spans in one transaction; saving the same id again replaces it."""
