@@ -1,5 +1,51 @@
-"""The graph ``langgraph dev`` serves (see langgraph.json). The server brings its own checkpointer."""
+"""The graph ``langgraph dev`` serves (see langgraph.json), as a factory called for each run.
 
+Each thread runs on the release pinned to it at its first run (the active release, or the
+canary for a stable share of users), so activating or rolling back a release needs no server
+restart, and an interrupted thread resumes on the release it started on. The server brings
+its own checkpointer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from functools import cache
+
+from langchain_core.runnables import RunnableConfig
+
+from proctor.deployment import Deployment
 from proctor.graphs.supervisor import build_graph
+from proctor.releases.store import ReleaseStore
+from proctor.settings import Settings
 
-graph = build_graph(checkpointer=False)
+
+@cache
+def _packaged() -> Deployment:
+    return Deployment(Settings())
+
+
+@cache
+def _releases() -> ReleaseStore:
+    return ReleaseStore(_packaged().db)
+
+
+@cache
+def _graph_of(release_id: str):
+    deployment = _packaged()
+    if release_id:
+        deployment = Deployment(deployment.settings, release=_releases().get(release_id))
+    return build_graph(deployment=deployment, checkpointer=False)
+
+
+def _release_of(config: RunnableConfig) -> str:
+    configurable = config.get("configurable") or {}
+    thread_id = configurable.get("thread_id")
+    if not thread_id:
+        return ""  # schema and assistant endpoints: no run, nothing to pin
+    key = configurable.get("langgraph_auth_user_id") or thread_id
+    return _releases().pin(str(thread_id), key) or ""
+
+
+async def graph(config: RunnableConfig):
+    # The release store and a first build touch the database: keep them off the event loop.
+    return await asyncio.to_thread(lambda: _graph_of(_release_of(config)))

@@ -85,7 +85,7 @@ def build_graph(
     routes[ESCALATE] = "Legal, medical, safety or threatening matters: a human must take over."
     routes[CLARIFY] = "Too vague to act on: ask a clarifying question."
     llm = None if settings.offline else chat_model(settings)
-    front = FrontDoor(routes, llm=llm, threshold=settings.classifier_threshold)
+    front = FrontDoor(routes, classifier=deployment.classifier, llm=llm, threshold=settings.classifier_threshold)
 
     def front_door(state: SupervisorState) -> Command:
         text = latest_request(state["messages"])

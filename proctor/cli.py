@@ -53,9 +53,10 @@ def _parser() -> argparse.ArgumentParser:
 def _feature_commands() -> list:
     """Each feature adds its own subcommands, so this file stays a table of contents."""
     from proctor.approvals.cli import register as approvals
+    from proctor.releases.cli import register as releases
     from proctor.tracing.cli import register as traces
 
-    return [approvals, traces]
+    return [approvals, traces, releases]
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -1,9 +1,13 @@
-"""A deployment: the database, tools, agent specs and model that one set of settings names."""
+"""A deployment: the database, tools, agent specs, policy and model that settings (and a release) name.
+
+Without a release it runs the packaged defaults (agents/*.toml, agents/policy/approvals.toml,
+graphs/routes.jsonl). With one, everything that shapes behaviour comes from the release bundle.
+"""
 
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 from langchain_core.language_models import BaseChatModel
@@ -13,6 +17,8 @@ from proctor import handoff, toolkit
 from proctor.approvals.ledger import ApprovalLedger
 from proctor.approvals.policy import ApprovalPolicy, load_policy
 from proctor.db import Database
+from proctor.graphs.classifier import FastClassifier
+from proctor.releases.bundle import Release
 from proctor.guards.usage import Usage
 from proctor.models import chat_model
 from proctor.settings import Settings
@@ -23,6 +29,17 @@ from proctor.toolkit import ToolSpec
 @dataclass
 class Deployment:
     settings: Settings
+    release: Release | None = None
+
+    def __post_init__(self) -> None:
+        if self.release is not None:
+            content = self.release.content
+            update = {"model": content.model, "prices": content.prices, "guards": content.guards}
+            self.settings = self.settings.model_copy(update=update)
+
+    @property
+    def release_id(self) -> str:
+        return self.release.id if self.release else ""
 
     @cached_property
     def db(self) -> Database:
@@ -38,7 +55,11 @@ class Deployment:
 
     @cached_property
     def tool_specs(self) -> list[ToolSpec]:
-        return [spec for module in self._modules for spec in module.TOOLS]
+        shipped = [spec for module in self._modules for spec in module.TOOLS]
+        if self.release is None:
+            return shipped
+        described = self.release.content.tools  # a release may drop tools or reword them
+        return [replace(s, description=described[s.name]) for s in shipped if s.name in described]
 
     @cached_property
     def tools(self) -> list[BaseTool]:
@@ -46,9 +67,17 @@ class Deployment:
 
     @cached_property
     def specs(self) -> list[AgentSpec]:
+        if self.release is not None:
+            return list(self.release.content.agents)
         from proctor.agents import SPEC_DIR
 
         return load_specs([SPEC_DIR, *self.settings.agent_dirs])
+
+    @cached_property
+    def classifier(self) -> FastClassifier:
+        if self.release is not None:
+            return FastClassifier.from_examples(self.release.content.routes)
+        return FastClassifier.default()
 
     @cached_property
     def grounding(self) -> tuple[str, object] | None:
@@ -70,6 +99,8 @@ class Deployment:
 
     @cached_property
     def policy(self) -> ApprovalPolicy:
+        if self.release is not None:
+            return self.release.content.policy
         from proctor.agents import SPEC_DIR
 
         return load_policy(self.settings.approval_policy or SPEC_DIR / "policy" / "approvals.toml")

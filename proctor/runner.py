@@ -16,6 +16,8 @@ from proctor.graphs.front_door import check_request
 from proctor.graphs.supervisor import build_graph
 from proctor.pricing import cost_usd
 from proctor.recorder import RunRecorder, ToolCallRecord
+from proctor.checkpoints import open_checkpointer
+from proctor.releases.store import ReleaseStore
 from proctor.settings import Settings
 from proctor.tracing import TraceSettings, record_run
 
@@ -38,50 +40,89 @@ class RunResult(BaseModel):
     usage: Usage
     model: str
     interrupts: list[Any] = []
+    release: str | None = None
 
 
 class Proctor:
-    """The supervisor with its checkpointer, plus the bookkeeping callers want around a run."""
+    """The supervisor with its checkpointer, plus the bookkeeping callers want around a run.
+
+    Each thread runs on one release for its whole life: the one chosen (active or canary) at its
+    first run, pinned in the database. Graphs are built once per release and cached: releases
+    are immutable, so activating or rolling back takes effect on the next new thread at once.
+    """
 
     def __init__(self, settings: Settings | None = None, *, deployment: Deployment | None = None) -> None:
-        self.deployment = deployment or Deployment(settings or Settings())
+        self.deployment = deployment or Deployment(settings or Settings())  # the packaged defaults
         self.settings = self.deployment.settings
         self.tracing = TraceSettings()
+        self._graphs: dict[str, Any] = {}
 
     @cached_property
+    def checkpointer(self):
+        return open_checkpointer(self.settings.checkpoints_url)
+
+    @cached_property
+    def releases(self) -> ReleaseStore:
+        return ReleaseStore(self.deployment.db, reports_dir=self.settings.releases.reports_dir(self.settings.data_dir))
+
+    @property
     def graph(self):
-        return build_graph(deployment=self.deployment)
+        """The graph of the packaged defaults (threads started while no release was active)."""
+        return self.graph_of("")
+
+    def graph_for(self, thread_id: str, key: str | None = None):
+        """The graph of the release ``thread_id`` is pinned to; a new thread is pinned now, by ``key``."""
+        return self.graph_of(self.release_of(thread_id, key))
+
+    def release_of(self, thread_id: str, key: str | None = None) -> str:
+        """The release id a thread runs on ('' for the packaged defaults)."""
+        return self.releases.pin(thread_id, key or thread_id) or ""
+
+    def graph_of(self, release_id: str):
+        if release_id not in self._graphs:
+            deployment = self.deployment
+            if release_id:
+                deployment = Deployment(self.deployment.settings, release=self.releases.get(release_id))
+            self._graphs[release_id] = build_graph(deployment=deployment, checkpointer=self.checkpointer)
+        return self._graphs[release_id]
 
     def run(self, text: str, *, user_id: str | None = None, thread_id: str | None = None) -> RunResult:
-        config, recorder = self._prepare(text, user_id, thread_id)
-        with record_run(self.settings, config, self.tracing) as traced:
-            self.graph.invoke(self._input(text, user_id), traced)
-        return self._result(config, recorder)
+        graph, config, recorder = self._prepare(text, user_id, thread_id)
+        with record_run(self.settings, config, self._tracing(config)) as traced:
+            graph.invoke(self._input(text, user_id), traced)
+        return self._result(graph, config, recorder)
 
     async def arun(self, text: str, *, user_id: str | None = None, thread_id: str | None = None) -> RunResult:
-        config, recorder = self._prepare(text, user_id, thread_id)
-        with record_run(self.settings, config, self.tracing) as traced:
-            await self.graph.ainvoke(self._input(text, user_id), traced)
-        return self._result(config, recorder)
+        graph, config, recorder = self._prepare(text, user_id, thread_id)
+        with record_run(self.settings, config, self._tracing(config)) as traced:
+            await graph.ainvoke(self._input(text, user_id), traced)
+        return self._result(graph, config, recorder)
 
     def resume(self, thread_id: str, value: Any) -> RunResult:
-        """Continue an interrupted thread with ``Command(resume=value)``."""
+        """Continue an interrupted thread with ``Command(resume=value)``, on the thread's own release."""
         if not self.thread_exists(thread_id):
             raise UnknownThread(f"no conversation has thread id {thread_id!r}")
-        state = self.graph.get_state({"configurable": {"thread_id": thread_id}})
-        config, recorder = self._config(thread_id, state.values.get("user_id"))
-        with record_run(self.settings, config, self.tracing) as traced:
-            self.graph.invoke(Command(resume=value), traced)
-        return self._result(config, recorder)
+        release = self.release_of(thread_id)
+        graph = self.graph_of(release)
+        state = graph.get_state({"configurable": {"thread_id": thread_id}})
+        config, recorder = self._config(thread_id, state.values.get("user_id"), release)
+        with record_run(self.settings, config, self._tracing(config)) as traced:
+            graph.invoke(Command(resume=value), traced)
+        return self._result(graph, config, recorder)
 
-    def _prepare(self, text: str, user_id: str | None, thread_id: str | None) -> tuple[dict, RunRecorder]:
+    def thread_exists(self, thread_id: str) -> bool:
+        return self.checkpointer.get_tuple({"configurable": {"thread_id": thread_id}}) is not None
+
+    def _prepare(self, text: str, user_id: str | None, thread_id: str | None) -> tuple[Any, dict, RunRecorder]:
         check_request(text, self.settings.max_request_chars)
         if thread_id is not None and not self.thread_exists(thread_id):
             raise UnknownThread(f"no conversation has thread id {thread_id!r}; omit the thread id to start one")
-        return self._config(thread_id or str(uuid.uuid4()), user_id)
+        thread_id = thread_id or str(uuid.uuid4())
+        release = self.release_of(thread_id, user_id)
+        return self.graph_of(release), *self._config(thread_id, user_id, release)
 
     @staticmethod
-    def _config(thread_id: str, user_id: str | None) -> tuple[dict, RunRecorder]:
+    def _config(thread_id: str, user_id: str | None, release: str) -> tuple[dict, RunRecorder]:
         """One run's config: its trace id is the root run id; the recorder collects its calls."""
         recorder = RunRecorder()
         run_id = uuid.uuid4()
@@ -89,19 +130,20 @@ class Proctor:
             "configurable": {"thread_id": thread_id},
             "run_id": run_id,
             "callbacks": [recorder],
-            "metadata": {"user_id": user_id, "trace_id": str(run_id)},
+            "metadata": {"user_id": user_id, "trace_id": str(run_id), "release_id": release},
         }
         return config, recorder
 
-    def thread_exists(self, thread_id: str) -> bool:
-        return self.graph.checkpointer.get_tuple({"configurable": {"thread_id": thread_id}}) is not None
+    def _tracing(self, config: dict) -> TraceSettings:
+        release = config["metadata"]["release_id"]
+        return self.tracing.model_copy(update={"release": release}) if release else self.tracing
 
     @staticmethod
     def _input(text: str, user_id: str | None) -> dict[str, Any]:
         return {"messages": [HumanMessage(text.strip())], "user_id": user_id}
 
-    def _result(self, config: dict, recorder: RunRecorder) -> RunResult:
-        state = self.graph.get_state(config)
+    def _result(self, graph: Any, config: dict, recorder: RunRecorder) -> RunResult:
+        state = graph.get_state(config)
         messages = state.values.get("messages", [])
         answer = _answer(messages, [i.value for i in state.interrupts])
         inp = sum(c.input_tokens for c in recorder.model_calls)
@@ -118,6 +160,7 @@ class Proctor:
             usage=Usage(input_tokens=inp, output_tokens=out, cost_usd=round(cost, 6)),
             model=", ".join(models) or "none",
             interrupts=[i.value for i in state.interrupts],
+            release=config["metadata"]["release_id"] or None,
         )
 
 

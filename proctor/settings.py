@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import Field
 from proctor.guards.settings import GuardSettings
+from proctor.releases.settings import ReleaseSettings
 from proctor.pricing import DEFAULT_PRICES, ModelPrice
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -56,6 +57,7 @@ class Settings(BaseSettings):
         description="Server auth: bearer token -> identity. Reviewers are the policy's reviewer ids.",
     )
     guards: GuardSettings = Field(default_factory=GuardSettings)
+    releases: ReleaseSettings = Field(default_factory=ReleaseSettings)
     prices: dict[str, ModelPrice] = Field(
         default_factory=lambda: dict(DEFAULT_PRICES), description="USD per million tokens, by model."
     )

@@ -36,7 +36,8 @@ class Inbox:
         return self.desk.resume(request.thread_id, {interrupt_id: resume_value(request)})
 
     def _waiting_interrupt(self, request: ApprovalRequest) -> str | None:
-        state = self.desk.graph.get_state({"configurable": {"thread_id": request.thread_id}})
+        graph = self.desk.graph_for(request.thread_id)
+        state = graph.get_state({"configurable": {"thread_id": request.thread_id}})
         for pending in state.interrupts:
             if isinstance(pending.value, dict) and pending.value.get("request", {}).get("id") == request.id:
                 return pending.id
