@@ -11,6 +11,8 @@ from proctor.approvals.web import create_app
 from proctor.deployment import Deployment
 from proctor.server_auth import token_from
 from proctor.settings import Settings
+from proctor.tracing.cli import render_trace
+from proctor.tracing.record import store_for
 
 deployment = Deployment(Settings())
 
@@ -26,4 +28,8 @@ async def resume_on_server(request: ApprovalRequest, http: Request) -> None:
         await client.runs.wait(request.thread_id, "proctor", command={"resume": resume})
 
 
-app = create_app(lambda: deployment.ledger, resume_on_server)
+def show_trace(trace_id: str) -> str:
+    return render_trace(store_for(deployment.settings).get(trace_id))
+
+
+app = create_app(lambda: deployment.ledger, resume_on_server, show_trace)

@@ -76,7 +76,7 @@ class Deployment:
     @cached_property
     def classifier(self) -> FastClassifier:
         if self.release is not None:
-            return FastClassifier.from_examples(self.release.content.routes)
+            return _release_classifier(self.release)
         return FastClassifier.default()
 
     @cached_property
@@ -119,3 +119,13 @@ class Deployment:
     @cached_property
     def _modules(self) -> list:
         return [importlib.import_module(name) for name in self.settings.tool_modules]
+
+
+_CLASSIFIERS: dict[str, FastClassifier] = {}
+
+
+def _release_classifier(release: Release) -> FastClassifier:
+    """Trained once per release and process: releases never change."""
+    if release.id not in _CLASSIFIERS:
+        _CLASSIFIERS[release.id] = FastClassifier.from_examples(release.content.routes)
+    return _CLASSIFIERS[release.id]

@@ -28,6 +28,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from proctor.guards.delimiters import unwrap
+from proctor.guards.injection import scan
 
 MODEL_NAME = "proctor-offline"
 LABEL = "(offline model)"
@@ -35,6 +36,11 @@ LABEL = "(offline model)"
 Responder = Callable[[Sequence[BaseMessage]], dict[str, Any]]
 _RESPONDERS: dict[str, Responder] = {}
 
+_QUOTED = re.compile(
+    r"""(?:^|(?<=[\s:(]))(?:'[^']{6,}'|"[^"]{6,}")(?=[\s.,;:!?)]|$)|“[^”]+”|‘[^’]+’|\[[^\]]+\]"""
+    r"|<!--.*?-->|<<.*?>>|\{\{.*?\}\}",
+    re.S,
+)
 _MONEY = re.compile(r"\$\s?(\d+(?:\.\d{1,2})?)|(\d+(?:\.\d{1,2})?)\s?(?:usd|dollars)\b", re.I)
 
 
@@ -153,8 +159,15 @@ def _from_results(name: str, results: list[dict[str, Any]]) -> Any:
 
 
 def _wanted(card: dict[str, Any], request: str) -> bool:
-    text = request.lower()
+    text = _asked(request).lower()
     return any(intent in text for intent in card["intents"])
+
+
+def _asked(request: str) -> str:
+    """What the user asks for: quoted, bracketed or commented text is data the user shows us, and so
+    is any sentence that reads like an injected instruction."""
+    plain = _QUOTED.sub(" ", request)
+    return " ".join(s for s in re.split(r"(?<=[.!?])\s+|\n+", plain) if not scan(s).flagged)
 
 
 def _current_turn(messages: Sequence[BaseMessage]) -> list[BaseMessage]:

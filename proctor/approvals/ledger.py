@@ -161,15 +161,12 @@ class ApprovalLedger:
         return evaluate(self.policy, self._action(ctx.tool, ctx.args, ctx.request, preview, ctx.tainted))
 
     def _action(self, tool: str, args: dict, request: str, preview: dict, tainted: bool) -> ActionContext:
-        p = self.policy
-        sensitive = tool in {*p.money.tools, *p.communication.tools, *p.access}
         return ActionContext(
             tool=tool,
             args=args,
             request=request,
             amount=preview.get("amount") if isinstance(preview.get("amount"), int | float) else None,
             tainted=tainted,
-            sensitive=sensitive,
             approvals_of_class=self.track_record(tool),
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -88,7 +89,6 @@ class ActionContext(BaseModel):
     amount: float | None = Field(None, description="Monetary impact, from a dry run of the call.")
     currency: str = "USD"
     tainted: bool = Field(False, description="Untrusted content has entered this run.")
-    sensitive: bool = Field(False, description="The tool moves money, talks to customers or changes access.")
     approvals_of_class: int = 0
 
 
@@ -124,25 +124,26 @@ def _money(policy: ApprovalPolicy, a: ActionContext) -> Verdict | None:
 def _communication(policy: ApprovalPolicy, a: ActionContext) -> Verdict | None:
     if a.tool not in policy.communication.tools:
         return None
-    text = " ".join(str(v) for v in a.args.values()).lower()
-    topics = [t for t in policy.communication.sensitive_topics if t in text]
+    text = " ".join(str(v) for v in a.args.values())
+    topics = [t for t in policy.communication.sensitive_topics if _mentions(text, t)]
     if topics:
         return Verdict(rule="communication", why=f"a message to a customer about {', '.join(topics)}")
     return None
 
 
 def _tagged(policy: ApprovalPolicy, a: ActionContext) -> Verdict | None:
-    text = (a.request + " " + " ".join(str(v) for v in a.args.values())).lower()
+    text = a.request + " " + " ".join(str(v) for v in a.args.values())
     for tag, words in policy.tags.keywords.items():
-        hits = [w for w in words if w in text]
+        hits = [w for w in words if _mentions(text, w)]
         if hits:
             return Verdict(rule="tagged", why=f"the matter is tagged {tag} ({', '.join(hits)})")
     return None
 
 
 def _tainted(policy: ApprovalPolicy, a: ActionContext) -> Verdict | None:
-    if a.tainted and a.sensitive:
-        return Verdict(rule="tainted", why="untrusted content entered this run before a sensitive action")
+    # Every gated call is a write: once untrusted text is in the run, none runs on its own.
+    if a.tainted:
+        return Verdict(rule="tainted", why="untrusted content entered this run before this action")
     return None
 
 
@@ -154,6 +155,11 @@ def _first_time(policy: ApprovalPolicy, a: ActionContext) -> Verdict | None:
         rule="first_time",
         why=f"{a.tool} has {a.approvals_of_class} of {rule.approvals_needed} approvals needed to run on its own",
     )
+
+
+def _mentions(text: str, phrase: str) -> bool:
+    """Whole words only: "sue" is not in "issue", "legal" is not in "northwindlegal.com"."""
+    return re.search(rf"(?<![\w.@-]){re.escape(phrase.strip())}(?![\w@-])", text, re.I) is not None
 
 
 def load_policy(path: Path) -> ApprovalPolicy:

@@ -19,13 +19,21 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from proctor.approvals.ledger import ApprovalError, ApprovalLedger, ApprovalRequest, Decision
+from proctor.errors import ProctorError
 
 Resume = Callable[[ApprovalRequest, Request], Awaitable[Any]]
 TOKEN_COOKIE = "proctor_token"
 
 
-def create_app(ledger: Callable[[], ApprovalLedger], resume: Resume, *, trace_url: str = "/inbox/traces/{}") -> Starlette:
-    """``ledger`` is a factory so the app can start before the database is ready."""
+def create_app(
+    ledger: Callable[[], ApprovalLedger],
+    resume: Resume,
+    trace: Callable[[str], str] | None = None,
+    *,
+    trace_url: str = "/inbox/traces/{}",
+) -> Starlette:
+    """``ledger`` is a factory so the app can start before the database is ready; ``trace`` renders
+    a trace id as text for the request's trace link."""
 
     # Sync endpoints run in Starlette's thread pool: the ledger is a database, off the event loop.
     def page(request: Request) -> Response:
@@ -55,6 +63,17 @@ def create_app(ledger: Callable[[], ApprovalLedger], resume: Resume, *, trace_ur
             message = f"{request_id}: not changed: {exc}"
         return RedirectResponse(f"/inbox?msg={quote(message)}", status_code=303)
 
+    def trace_page(request: Request) -> Response:
+        if _identity(request) is None:
+            return RedirectResponse("/inbox/login", status_code=303)
+        if trace is None:
+            return HTMLResponse("Traces are not available here.", status_code=404)
+        try:
+            text = trace(request.path_params["trace_id"])
+        except ProctorError as exc:
+            return HTMLResponse(escape(str(exc)), status_code=404)
+        return HTMLResponse(f"<!doctype html><title>trace</title><style>{_STYLE}</style><pre>{escape(text)}</pre>")
+
     async def login(request: Request) -> Response:
         if request.method == "POST":
             token = str((await request.form()).get("token", ""))
@@ -68,6 +87,7 @@ def create_app(ledger: Callable[[], ApprovalLedger], resume: Resume, *, trace_ur
             Route("/inbox", page),
             Route("/inbox/login", login, methods=["GET", "POST"]),
             Route("/inbox/pending.json", pending_json),
+            Route("/inbox/traces/{trace_id}", trace_page),
             Route("/inbox/{request_id}/decide", decide, methods=["POST"]),
         ]
     )
