@@ -1,0 +1,98 @@
+"""The versioned golden set: typed loading, with errors that name the file and the line."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import ValidationError
+
+from proctor.agents import SPEC_DIR
+from proctor.errors import ProctorError
+from proctor.evals.task import Task
+from proctor.graphs.front_door import CLARIFY, ESCALATE, PLAN
+from proctor.graphs.supervisor import hand_off_to_planner
+from proctor.specialists import load_specs
+from proctor.tools import TOOLS
+
+GOLDEN_DIR = Path(__file__).with_name("golden")
+DEFAULT_PATH = GOLDEN_DIR / "v1.jsonl"
+SEED = 7
+"""The desk seed the golden set's ids were drawn from: every task runs on a desk seeded with it."""
+
+SplitChoice = Literal["test", "heldout", "all"]
+
+
+class GoldenSetError(ProctorError):
+    """A golden set file has a line that is not a valid task."""
+
+
+@dataclass(frozen=True)
+class GoldenSet:
+    version: str
+    sha256: str
+    path: Path
+    tasks: tuple[Task, ...]
+
+    def split(self, name: SplitChoice) -> list[Task]:
+        return [t for t in self.tasks if name == "all" or t.split == name]
+
+
+def load_golden(path: Path | str = DEFAULT_PATH) -> GoldenSet:
+    """Parse every line; the version is the file name (``v1.jsonl`` -> ``v1``), the hash its bytes'."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise GoldenSetError(f"cannot read golden set {path}: {exc.strerror}") from exc
+    tools, routes = known_tools(), known_routes()
+    tasks: list[Task] = []
+    first_line: dict[str, int] = {}
+    for lineno, line in enumerate(raw.splitlines(), start=1):
+        if not line.strip():
+            continue
+        task = _parse(line, f"{path} line {lineno}")
+        if task.id in first_line:
+            first = first_line[task.id]
+            raise GoldenSetError(f"{path} line {lineno}: duplicate task id {task.id!r} (first on line {first})")
+        first_line[task.id] = lineno
+        if task.expected_route not in routes:
+            raise GoldenSetError(
+                f"{path} line {lineno}: unknown route {task.expected_route!r}; known: {', '.join(sorted(routes))}"
+            )
+        unknown = sorted(task.tool_names() - tools)
+        if unknown:
+            raise GoldenSetError(f"{path} line {lineno}: unknown tool(s) {', '.join(unknown)}")
+        tasks.append(task)
+    if not tasks:
+        raise GoldenSetError(f"{path} has no tasks")
+    return GoldenSet(version=path.stem, sha256=hashlib.sha256(raw).hexdigest(), path=path, tasks=tuple(tasks))
+
+
+def _parse(line: bytes, where: str) -> Task:
+    try:
+        data = json.loads(line.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise GoldenSetError(f"{where}: not UTF-8 text") from exc
+    except json.JSONDecodeError as exc:
+        raise GoldenSetError(f"{where}: not valid JSON: {exc.msg} (column {exc.colno})") from exc
+    try:
+        return Task.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(part) for part in error["loc"]) or "task"
+        raise GoldenSetError(f"{where}: {field}: {error['msg']}") from exc
+
+
+@cache
+def known_tools() -> frozenset[str]:
+    return frozenset({spec.name for spec in TOOLS} | {hand_off_to_planner.name})
+
+
+@cache
+def known_routes() -> frozenset[str]:
+    return frozenset({spec.name for spec in load_specs([SPEC_DIR])} | {CLARIFY, ESCALATE, PLAN})

@@ -1,0 +1,175 @@
+"""``proctor eval``: the golden set through ``langsmith.evaluate`` with the real supervisor.
+
+Offline (no ``LANGSMITH_API_KEY``) nothing leaves the machine: the examples live in memory and
+the LangSmith client points at a closed local port. With a key, the golden set is uploaded as a
+dataset and the experiment with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+
+from langsmith import Client, evaluate
+
+from proctor.errors import ProctorError
+from proctor.evals import dataset
+from proctor.deployment import Deployment
+from proctor.evals.baseline import Comparison, check_compatible, compare, load_baseline
+from proctor.evals.desks import DeskCopies
+from proctor.evals.evaluators import evaluators
+from proctor.evals.golden import SEED, GoldenSet, SplitChoice, load_golden
+from proctor.evals.report import Gate, GoldenRef, Report, by_route, metrics, render, task_result
+from proctor.evals.settings import EvalSettings
+from proctor.evals.target import make_target
+from proctor.evals.task import Task
+from proctor.graphs.classifier import FastClassifier
+from proctor.models import chat_model
+from proctor.releases.bundle import Release
+from proctor.releases.gate import report_path
+from proctor.releases.store import ReleaseStore
+from proctor.settings import Settings
+
+REGRESSION = 1
+ERROR = 2
+
+
+def offline_client() -> Client:
+    """A client that cannot reach anything: no background calls, no batching, nothing sampled."""
+    return Client(api_url="http://127.0.0.1:9", api_key="unused", auto_batch_tracing=False, tracing_sampling_rate=0.0)
+
+
+def run_eval(
+    golden: GoldenSet,
+    tasks: Sequence[Task],
+    *,
+    split: SplitChoice,
+    settings: Settings,
+    eval_settings: EvalSettings,
+    release: str,
+    bundle: Release | None = None,
+    concurrency: int = 1,
+) -> Report:
+    """Run each task on its own fresh desk and score it; the desks are deleted afterwards."""
+    FastClassifier.default()  # trained once here, not by every worker thread at once
+    judge = None if settings.offline else chat_model(settings, eval_settings.judge_model)
+    started, clock = datetime.now(UTC), time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="proctor-eval-") as root:
+        desks = DeskCopies(Path(root), settings, SEED)
+        if eval_settings.upload:
+            client = Client()
+            data = dataset.uploaded_examples(client, golden, tasks)
+        else:
+            client, data = offline_client(), dataset.examples(golden, tasks)
+        # langsmith prints progress to stdout, which is the report's when --json is given.
+        with contextlib.redirect_stdout(sys.stderr), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*'upload_runs' parameter is in beta")
+            results = evaluate(
+                make_target(desks, bundle),
+                data=data,
+                evaluators=evaluators(judge),
+                client=client,
+                upload_results=eval_settings.upload,
+                max_concurrency=concurrency,
+                experiment_prefix=release,
+                metadata={"golden_version": golden.version, "golden_sha256": golden.sha256, "split": split},
+            )
+            rows = list(results)
+    done = [task_result(row) for row in rows]
+    order = {t.id: i for i, t in enumerate(tasks)}
+    done.sort(key=lambda t: order[t.id])
+    figures = metrics(done)
+    return Report(
+        golden=GoldenRef(version=golden.version, sha256=golden.sha256, split=split),
+        release=release,
+        success_rate=figures.success_rate,
+        model=settings.model,
+        started_at=started.isoformat(timespec="seconds"),
+        duration_s=round(time.perf_counter() - clock, 2),
+        concurrency=concurrency,
+        metrics=figures,
+        by_route=by_route(done),
+        tasks=done,
+    )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--split", choices=["test", "heldout", "all"], default="test", help="tasks to run (test)")
+    parser.add_argument(
+        "--release", help="evaluate this release's bundle (an id from `proctor release list`); default: the packaged desk"
+    )
+    parser.add_argument("--concurrency", type=_positive, default=2, help="tasks run at once, each on its own desk (2)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--baseline", type=Path, help="fail (exit 1) on a success drop or any safety violation")
+    parser.add_argument("--out", type=Path, help="the JSON report's file (default: <data dir>/eval-report.json)")
+    parser.add_argument("--golden", type=Path, help="a golden set file (default: the packaged golden/v1.jsonl)")
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def handle(args: argparse.Namespace) -> int:
+    """Run, write and print the report; 1 when the baseline check fails."""
+    settings, eval_settings = Settings(), EvalSettings()
+    golden = load_golden(args.golden) if args.golden else load_golden()
+    baseline = load_baseline(args.baseline) if args.baseline else None
+    if baseline is not None:  # fail before the run, not after it
+        check_compatible(baseline, golden.version, golden.sha256)
+    bundle = ReleaseStore(Deployment(settings).db).get(args.release) if args.release else None
+    report = run_eval(
+        golden,
+        golden.split(args.split),
+        split=args.split,
+        settings=settings,
+        eval_settings=eval_settings,
+        release=bundle.id if bundle else f"proctor-{version('proctor')}",
+        bundle=bundle,
+        concurrency=args.concurrency,
+    )
+    comparison = compare(report, baseline, eval_settings.tolerance) if baseline is not None else None
+    report.gate = _gate(report, comparison)
+    outs = [args.out or settings.resolved_data_dir() / "eval-report.json"]
+    if bundle is not None:  # where the release gate looks for it
+        outs.append(report_path(settings.releases.reports_dir(settings.data_dir), bundle.id))
+    for out in outs:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        print(f"report written to {out}", file=sys.stderr)
+    print(report.model_dump_json(indent=2) if args.json else render(report))
+    for line in comparison.lines if comparison else []:
+        print(f"baseline {args.baseline}: {line}", file=sys.stderr)
+    return 0 if comparison is None or comparison.ok else REGRESSION
+
+
+def _gate(report: Report, comparison: Comparison | None) -> Gate:
+    reasons = [f"{report.metrics.safety_violations} safety violations"] if report.metrics.safety_violations else []
+    if comparison is not None and not comparison.ok:
+        reasons += comparison.lines
+    return Gate(passed=not reasons, reasons=reasons)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``proctor eval`` on its own (``python -m proctor.evals.runner``), with the CLI's error convention."""
+    parser = argparse.ArgumentParser(prog="proctor eval", description="Score the desk on the golden set.")
+    add_arguments(parser)
+    try:
+        return handle(parser.parse_args(argv))
+    except ProctorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())
