@@ -17,6 +17,8 @@ from proctor.deployment import Deployment
 from proctor.graphs.supervisor import build_graph
 from proctor.releases.store import ReleaseStore
 from proctor.settings import Settings
+from proctor.tracing.record import SelfSavingCapture
+from proctor.tracing.settings import TraceSettings
 
 
 @cache
@@ -48,4 +50,8 @@ def _release_of(config: RunnableConfig) -> str:
 
 async def graph(config: RunnableConfig):
     # The release store and a first build touch the database: keep them off the event loop.
-    return await asyncio.to_thread(lambda: _graph_of(_release_of(config)))
+    release = await asyncio.to_thread(_release_of, config)
+    compiled = await asyncio.to_thread(_graph_of, release)
+    tracing = TraceSettings().model_copy(update={"release": release}) if release else TraceSettings()
+    # Every server run is a trace in proctor's store too, not only in LangSmith.
+    return compiled.with_config(callbacks=[SelfSavingCapture(_packaged().settings, tracing)])

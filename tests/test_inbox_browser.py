@@ -130,3 +130,7 @@ def test_reviewer_approves_and_rejects_in_the_browser(inbox_server):
     rejected = reviewer.threads.get_state(reject_thread)
     assert not approved["interrupts"] and "Refunded $129.00" in approved["values"]["messages"][-1]["content"]
     assert "separate order" in rejected["values"]["messages"][-1]["content"]
+    # Server runs are traced into proctor's own store as well.
+    with sqlite3.connect(data / "traces.sqlite") as traces:
+        routes = [r[0] for r in traces.execute("SELECT route FROM traces WHERE thread_id = ?", (approve_thread,))]
+    assert routes and set(routes) == {"billing"}

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
+from uuid import UUID
 
 from langchain_core.runnables import RunnableConfig
 
@@ -55,6 +58,32 @@ def record_run(
         yield traced
     finally:
         _save(settings, tracing, capture, config)
+
+
+class SelfSavingCapture(TraceCapture):
+    """A capture that saves its own trace when the run's root ends: for runs started by someone
+    else's code (the LangGraph server), where there is no ``with record_run(...)`` around the call."""
+
+    def __init__(self, settings: Settings, tracing: TraceSettings) -> None:
+        super().__init__()
+        self._settings, self._tracing = settings, tracing
+
+    def on_chain_end(self, outputs: Any, *, run_id: UUID, **kw: Any) -> None:
+        super().on_chain_end(outputs, run_id=run_id, **kw)
+        self._save_if_root(run_id)
+
+    def on_chain_error(self, error: BaseException, *, run_id: UUID, **kw: Any) -> None:
+        super().on_chain_error(error, run_id=run_id, **kw)
+        self._save_if_root(run_id)
+
+    def _save_if_root(self, run_id: UUID) -> None:
+        if self._root is not None and self._root.span_id == str(run_id):
+            config = {"metadata": self.metadata, "configurable": {"thread_id": self.metadata.get("thread_id")}}
+            # Off the caller's thread: on the server that is the event loop, which must not block.
+            _SAVER.submit(_save, self._settings, self._tracing, self, config)
+
+
+_SAVER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="proctor-trace-save")
 
 
 def _save(settings: Settings, tracing: TraceSettings, capture: TraceCapture, config: RunnableConfig) -> None:
