@@ -53,11 +53,12 @@ def _parser() -> argparse.ArgumentParser:
 def _feature_commands() -> list:
     """Each feature adds its own subcommands, so this file stays a table of contents."""
     from proctor.approvals.cli import register as approvals
+    from proctor.approvals.review_cli import register as review
     from proctor.evals.cli import register as evals
     from proctor.releases.cli import register as releases
     from proctor.tracing.cli import register as traces
 
-    return [approvals, traces, releases, evals]
+    return [approvals, review, traces, releases, evals]
 
 
 def _run(args: argparse.Namespace) -> int:

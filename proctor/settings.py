@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     approval_policy: Path | None = Field(
         None, description="Approval policy TOML; default: the reference desk's agents/policy/approvals.toml."
     )
+    review_rubric: Path | None = Field(
+        None, description="Rubric TOML for sampled reviews; default: agents/policy/review_rubric.toml."
+    )
     api_tokens: dict[str, str] = Field(
         default_factory=dict,
         description="Server auth: bearer token -> identity. Reviewers are the policy's reviewer ids.",

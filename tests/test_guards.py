@@ -280,3 +280,15 @@ def test_an_obedient_model_executes_no_sensitive_action_without_approval(deploym
         assert result.status == "interrupted"
         assert [p["request"]["rule"] for p in result.interrupts] == [outcome]
     assert deployment.db.query("SELECT COUNT(*) AS n FROM refunds WHERE invoice_id = 'INV-10269'")[0]["n"] == 0
+
+
+def test_traces_alerts_lists_cost_anomalies(settings, capsys, monkeypatch):
+    from proctor.cli import main
+
+    usage = Deployment(settings).usage
+    for _ in range(20):
+        usage.settle(user_id="u", route="orders", usd=0.001, thread_id="t", trace_id=None)
+    usage.settle(user_id="u", route="orders", usd=0.02, thread_id="t1", trace_id="trace-1")
+    monkeypatch.setenv("PROCTOR_DATA_DIR", str(settings.data_dir))
+    assert main(["traces", "alerts", "--since", "1d"]) == 0
+    assert "cost_anomaly  route orders  trace trace-1" in capsys.readouterr().out

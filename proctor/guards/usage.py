@@ -106,7 +106,7 @@ class Usage:
             return Alert(id=cursor.lastrowid, at=_now(), kind="cost_anomaly", route=route,
                          thread_id=thread_id, trace_id=trace_id, detail=detail)
 
-    def alerts(self, since_days: int = 7) -> list[Alert]:
+    def alerts(self, since_days: float = 7) -> list[Alert]:
         since = datetime.fromtimestamp(datetime.now(UTC).timestamp() - since_days * 86400, UTC).isoformat()
         return [Alert(**r) for r in self.db.query("SELECT * FROM alerts WHERE at >= ? ORDER BY id", (since,))]
 

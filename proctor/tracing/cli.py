@@ -47,6 +47,25 @@ def register(commands: argparse._SubParsersAction) -> None:
     report.add_argument("--json", action="store_true", help="also print the figures as JSON")
     report.set_defaults(handler=_report)
 
+    alerts = actions.add_parser("alerts", help="cost anomalies: runs far above their route's median cost")
+    alerts.add_argument("--since", default="7d", help="the period to cover (default 7d)")
+    alerts.add_argument("--json", action="store_true", help="print a JSON array")
+    alerts.set_defaults(handler=_alerts)
+
+
+def _alerts(args: argparse.Namespace) -> int:
+    from proctor.deployment import Deployment
+
+    days = TraceQuery.parse(since=args.since).since.total_seconds() / 86400
+    found = Deployment(Settings()).usage.alerts(since_days=days)
+    if args.json:
+        print(json.dumps([a.model_dump() for a in found], indent=2))
+    elif not found:
+        print(f"no alerts in the last {args.since}")
+    for a in [] if args.json else found:
+        print(f"{a.at[:19]}  {a.kind}  route {a.route}  trace {a.trace_id}  {a.detail}")
+    return 0
+
 
 def _store() -> TraceStore:
     return store_for(Settings(), TraceSettings())
