@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from proctor.graphs.classifier import FastClassifier, split_parts
 from proctor.graphs.front_door import latest_request
-from proctor.guards.state import carried
+from proctor.guards.state import TurnGuards, carried
 from proctor.offline import LABEL, register_responder
 
 MAX_REPLANS = 2
@@ -40,18 +40,11 @@ class StepResult(BaseModel):
     ok: bool
 
 
-class PlanState(MessagesState):
+class PlanState(MessagesState, TurnGuards):
     plan: list[PlanStep]
     step_index: int
     step_results: Annotated[list[StepResult], operator.add]
     replans: int
-    # Guard state crosses into the agents each step invokes, and back (see proctor.guards.state).
-    turn_model_calls: int
-    turn_tokens: int
-    turn_cost_usd: float
-    tainted: bool
-    tool_signatures: list[str]
-    loop_warned: bool
 
 
 def offline_plan(messages: Sequence[BaseMessage]) -> dict[str, Any]:

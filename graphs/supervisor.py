@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from langchain.agents.middleware import AgentMiddleware
 from langchain.tools import ToolRuntime
 from langchain_core.runnables import RunnableConfig
 from langchain_core.messages import AIMessage, ToolMessage
@@ -19,7 +21,7 @@ from proctor.errors import InvalidRequest
 from proctor.graphs.front_door import CLARIFY, ESCALATE, PLAN, FrontDoor, check_request, latest_request
 from proctor.graphs.plan_execute import build_plan_execute
 from proctor.guards.stack import guardrails
-from proctor.guards.state import emit, fresh_turn
+from proctor.guards.state import TurnGuards, emit, fresh_turn
 from proctor.guards.usage import RateLimited
 from proctor.handoff import escalate
 from proctor.models import chat_model
@@ -33,19 +35,12 @@ CLARIFY_TEXT = (
 )
 
 
-class SupervisorState(MessagesState):
+class SupervisorState(MessagesState, TurnGuards):
     user_id: str | None
     route: str
     route_tier: str
     route_confidence: float
     route_reason: str
-    # Guard state, shared with the specialists' middleware (see proctor.guards.state).
-    turn_model_calls: int
-    turn_tokens: int
-    turn_cost_usd: float
-    tainted: bool
-    tool_signatures: list[str]
-    loop_warned: bool
 
 
 @tool
@@ -67,16 +62,18 @@ def build_graph(
     *,
     checkpointer: BaseCheckpointSaver | None | bool = None,
     deployment: Deployment | None = None,
+    extra_middleware: Sequence[AgentMiddleware] = (),
 ):
     """The compiled supervisor. ``checkpointer=None`` opens the configured one; ``False`` uses none
-    (the LangGraph server brings its own)."""
+    (the LangGraph server brings its own). ``extra_middleware`` goes outermost in every specialist
+    (a replay serves tool calls from a recording with it)."""
     deployment = deployment or Deployment(settings or Settings())
     settings = deployment.settings
     writes = [spec.name for spec in deployment.tool_specs if spec.effect == "write"]
 
     def specialist(spec, tools):
         gate = ApprovalGate(deployment.ledger, spec.name, writes)
-        middleware = [gate, *guardrails(deployment, spec)]
+        middleware = [*extra_middleware, gate, *guardrails(deployment, spec)]
         return build_specialist(spec, deployment.model_for(spec), tools, middleware=middleware)
 
     specialists = {spec.name: specialist(spec, [*deployment.tools, hand_off_to_planner]) for spec in deployment.specs}

@@ -6,7 +6,9 @@ through their middleware; the planner passes it to the agents it invokes and bac
 
 from __future__ import annotations
 
-from typing import Any, NotRequired
+from typing import Any
+
+from typing_extensions import TypedDict
 
 from langchain.agents.middleware import AgentState
 from langchain_core.callbacks.manager import dispatch_custom_event
@@ -14,16 +16,22 @@ from langchain_core.callbacks.manager import dispatch_custom_event
 GUARD_EVENT = "proctor_guard"
 
 
-class GuardState(AgentState):
-    turn_model_calls: NotRequired[int]
-    turn_tokens: NotRequired[int]
-    turn_cost_usd: NotRequired[float]
-    tainted: NotRequired[bool]
-    tool_signatures: NotRequired[list[str]]
-    loop_warned: NotRequired[bool]
+class TurnGuards(TypedDict, total=False):
+    """The keys; graph states that carry guard state (supervisor, planner) mix this in."""
+
+    turn_model_calls: int
+    turn_tokens: int
+    turn_cost_usd: float
+    tainted: bool
+    tool_signatures: list[str]
+    loop_warned: bool
 
 
-GUARD_KEYS = ("turn_model_calls", "turn_tokens", "turn_cost_usd", "tainted", "tool_signatures", "loop_warned")
+class GuardState(AgentState, TurnGuards):
+    """A specialist's state with the guard keys, for the guard middleware's ``state_schema``."""
+
+
+GUARD_KEYS = tuple(TurnGuards.__annotations__)
 
 
 def fresh_turn(tainted: bool = False) -> dict[str, Any]:
