@@ -166,8 +166,10 @@ def evaluate(classifier: FastClassifier, examples: Sequence[Example]) -> float:
 # Clause boundaries: commas and semicolons (not inside numbers like 1,200), sentence ends,
 # and the connectives that chain requests.
 _CLAUSE_BREAK = re.compile(r"\s*(?:[,;](?!\d)|(?<=[.!?])\s|\b(?:and|then|also)\b)\s*", re.I)
-# Imperative forms only: "cancelled" or "was charged" describe the past, not a new request.
+# Imperative forms only: "cancelled" or "was charged" describe the past, not a new request, and
+# after a determiner the word is a noun ("my email is", "the refund").
 _ACTION_VERB = re.compile(
+    r"(?<!\bmy\s)(?<!\bthe\s)(?<!\byour\s)(?<!\bour\s)(?<!\ba\s)(?<!\ban\s)(?<!\bthis\s)"
     r"\b(?:cancel|refund|email|send|resend|change|update|reset|close|return|upgrade|downgrade"
     r"|credit|grant|remove|add|delete|invite|unlock|revoke|transfer|switch|apply|export|replace"
     r"|exchange|ship|expedite|pause|reactivate|renew|waive|enable|disable|deactivate|move)\b",

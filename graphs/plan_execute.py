@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from proctor.graphs.classifier import FastClassifier, split_parts
 from proctor.graphs.front_door import latest_request
 from proctor.guards.state import TurnGuards, carried
-from proctor.offline import LABEL, register_responder
+from proctor.offline import LABEL, asked_for, register_responder
 
 MAX_REPLANS = 2
 _IDS = re.compile(r"\b[A-Z]{2,4}-\d{3,}\b|\b\d{4,6}\b|[\w.+-]+@[\w-]+\.[\w.]+")
@@ -49,7 +49,7 @@ class PlanState(MessagesState, TurnGuards):
 
 def offline_plan(messages: Sequence[BaseMessage]) -> dict[str, Any]:
     """The offline model's planner: one step per independent clause, routed by the classifier."""
-    request = latest_request(messages)
+    request = asked_for(latest_request(messages))  # quoted or injected text is not to be planned
     failed = [m.content for m in messages if isinstance(m, SystemMessage) and "FAILED" in str(m.content)]
     ids = _IDS.findall(request)
     classifier = FastClassifier.default()

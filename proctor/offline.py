@@ -87,12 +87,18 @@ def decide(messages: Sequence[BaseMessage], tools: list[dict[str, Any]], tool_ch
     request = _request(messages)
     results, failures, called = _outcomes(turn)
     if not failures:
-        for card in sorted(tools, key=lambda c: c["effect"] == "write"):
+        ordered = sorted(tools, key=lambda c: c["effect"] == "write")
+        for card in ordered:
             if card["name"] in called or not _wanted(card, request):
                 continue
             args = fill_args(card, request, results)
             if args is not None:
                 return _call(messages, card["name"], args)
+        if not called:  # nothing asked for by name: look something up rather than guess
+            for card in (c for c in ordered if c["effect"] == "read"):
+                args = fill_args(card, asked_for(request), [])
+                if args:
+                    return _call(messages, card["name"], args)
     return AIMessage(content=_answer(results, failures))
 
 
@@ -107,6 +113,8 @@ def fill_args(card: dict[str, Any], request: str, results: list[dict[str, Any]])
             args[name] = value
         elif name in required:
             return None
+    if params.get("properties") and not args:
+        return None  # nothing to go on: a call with no arguments would only fail
     return args
 
 
@@ -159,11 +167,11 @@ def _from_results(name: str, results: list[dict[str, Any]]) -> Any:
 
 
 def _wanted(card: dict[str, Any], request: str) -> bool:
-    text = _asked(request).lower()
+    text = asked_for(request).lower()
     return any(intent in text for intent in card["intents"])
 
 
-def _asked(request: str) -> str:
+def asked_for(request: str) -> str:
     """What the user asks for: quoted, bracketed or commented text is data the user shows us, and so
     is any sentence that reads like an injected instruction."""
     plain = _QUOTED.sub(" ", request)

@@ -65,6 +65,9 @@ class ApprovalPolicy(BaseModel):
     access: list[str] = Field(description="Tools that change accounts, roles, permissions or access.")
     tags: TagRule
     first_time: FirstTimeRule = FirstTimeRule()
+    taint_exempt: list[str] = Field(
+        default_factory=list, description="Writes that stay autonomous in a tainted run (low-risk internal records)."
+    )
     reviewers: list[Reviewer] = Field(default_factory=list)
 
     def reviewer(self, reviewer_id: str) -> Reviewer | None:
@@ -141,8 +144,9 @@ def _tagged(policy: ApprovalPolicy, a: ActionContext) -> Verdict | None:
 
 
 def _tainted(policy: ApprovalPolicy, a: ActionContext) -> Verdict | None:
-    # Every gated call is a write: once untrusted text is in the run, none runs on its own.
-    if a.tainted:
+    # Every gated call is a write: once untrusted text is in the run, none runs on its own
+    # unless the policy exempts it.
+    if a.tainted and a.tool not in policy.taint_exempt:
         return Verdict(rule="tainted", why="untrusted content entered this run before this action")
     return None
 
