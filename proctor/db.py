@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -41,8 +41,6 @@ class Backend(Protocol):
     def transaction(self) -> AbstractContextManager[Any]: ...
 
     def reading(self) -> AbstractContextManager[Any]: ...
-
-    def migration_lock(self) -> AbstractContextManager[None]: ...
 
     def close(self) -> None: ...
 
@@ -87,8 +85,9 @@ class Database:
     def transaction(self) -> AbstractContextManager[Any]:
         """A write transaction: all of it commits, or none of it does.
 
-        Concurrent transactions behave as if run one at a time (SQLite's write lock, Postgres
-        SERIALIZABLE); when they cannot, one fails with ``TransientToolError``: retry it whole.
+        Write transactions run one at a time (SQLite's write lock; on Postgres an advisory lock),
+        so a read followed by a write inside one cannot race another process. Waiting longer
+        than ``timeout`` for the lock raises ``TransientToolError``: retry the whole transaction.
         """
         return self.backend.transaction()
 
@@ -105,25 +104,21 @@ class Database:
 
     def migrate(self, migrations: Sequence[Migration]) -> None:
         """Apply the steps not yet applied, each in its own transaction; refuse a newer store."""
-        with self.backend.migration_lock():
-            with self.transaction() as conn:
-                conn.execute(
-                    "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                    " component TEXT NOT NULL, version INTEGER NOT NULL,"
-                    " PRIMARY KEY (component, version))"
-                )
-            for component in sorted({m.component for m in migrations}):
-                steps = sorted((m for m in migrations if m.component == component), key=lambda m: m.version)
-                self._migrate_component(component, steps)
+        with self.transaction() as conn:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " component TEXT NOT NULL, version INTEGER NOT NULL,"
+                " PRIMARY KEY (component, version))"
+            )
+        for component in sorted({m.component for m in migrations}):
+            steps = sorted((m for m in migrations if m.component == component), key=lambda m: m.version)
+            self._migrate_component(component, steps)
 
     def _migrate_component(self, component: str, steps: list[Migration]) -> None:
         known = steps[-1].version
         with self.transaction() as conn:
             applied = {
-                r[0]
-                for r in conn.execute(
-                    "SELECT version FROM schema_migrations WHERE component = ?", (component,)
-                )
+                r[0] for r in conn.execute("SELECT version FROM schema_migrations WHERE component = ?", (component,))
             }
             if applied and max(applied) > known:
                 raise DatabaseError(
@@ -164,7 +159,8 @@ class SqliteBackend:
             try:
                 yield conn
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:  # SQLite already rolled back after e.g. a full disk
+                    conn.execute("ROLLBACK")
                 raise
             _locked_is_transient(lambda: conn.execute("COMMIT"))
         finally:
@@ -177,9 +173,6 @@ class SqliteBackend:
             yield conn
         finally:
             conn.close()
-
-    def migration_lock(self) -> AbstractContextManager[None]:
-        return nullcontext()  # each migration transaction already holds the write lock
 
     def close(self) -> None:
         """Nothing is pooled."""

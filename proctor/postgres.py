@@ -10,10 +10,17 @@ Tools and migrations are written once, for SQLite. Here they run on Postgres (ps
   identity column itself moves its sequence past the highest id, as SQLite's rowid would.
 - ``SUM``/``AVG`` (Postgres ``numeric``) come back as int or float, not ``Decimal``.
 
-Write transactions are SERIALIZABLE: they behave as if run one after another, like SQLite's
-single writer, and a conflicting one fails with ``TransientToolError`` (retry it whole) instead
-of silently interleaving. Connections come from a small pool: a Postgres connection is a
-server process, far too costly to open per tool call.
+Write transactions keep SQLite's model, which the tools and every other store were written
+for: one writer at a time, readers never blocked. Each one takes a transaction-scoped
+advisory lock on the database first (SQLite's BEGIN IMMEDIATE), waiting up to the timeout,
+then ``TransientToolError``. Read committed then sees every earlier commit, so a check
+followed by a write (``execute_once``'s idempotency record, a refundable balance, a daily
+quota, "seed if empty", a migration) cannot race another process. SERIALIZABLE would let
+writers overlap but fail one of two conflicting ones, and code written for SQLite's lock does
+not expect that: a hot row (a user's daily counter) would fail runs instead of queueing them.
+Write transactions are short (milliseconds), so one writer at a time is not what limits a
+desk whose runs wait seconds on a model. Connections come from a small pool: a Postgres
+connection is a server process, far too costly to open per tool call.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import lru_cache
 from typing import Any
 
@@ -32,7 +39,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from proctor.errors import TransientToolError
 
 POOL_SIZE = 10  # LangGraph's sync tool node runs tools on a thread pool of about this size
-MIGRATION_LOCK = 0x70726F63  # advisory lock key ("proc"): schema changes take turns across processes
+WRITE_LOCK = 0x70726F63  # advisory lock key ("proc") every write transaction takes, per database
 # Serialization failure, deadlock, lock timeout, statement timeout: retrying can succeed.
 TRANSIENT_STATES = frozenset({"40001", "40P01", "55P03", "57014"})
 
@@ -100,8 +107,7 @@ def _placeholders(sql: str) -> str:
     """``?`` -> ``%s`` outside string literals; every literal ``%`` doubled for psycopg."""
     parts = re.split(r"('(?:[^']|'')*')", sql)
     return "".join(
-        part.replace("%", "%%") if i % 2 else part.replace("%", "%%").replace("?", "%s")
-        for i, part in enumerate(parts)
+        part.replace("%", "%%") if i % 2 else part.replace("%", "%%").replace("?", "%s") for i, part in enumerate(parts)
     )
 
 
@@ -140,31 +146,38 @@ class Connection:
         statement = translate(sql)
         if not statement:
             return Cursor(None)
-        insert = _INSERT.match(statement)
-        column = self._identity.column(self._conn, insert.group(1)) if insert else None
-        generated = column is not None and not _names(insert, column)
-        if generated:
-            statement += f" RETURNING {column}"
         cursor = self._conn.cursor(row_factory=_rows)
         with transient():
+            table, column, explicit = self._insert_target(statement)
+            if column and not explicit:
+                cursor.execute(f"{statement} RETURNING {column}", list(params))
+                row = cursor.fetchone()  # None when ON CONFLICT DO NOTHING skipped the row
+                return Cursor(cursor, row[0] if row else None)
             cursor.execute(statement, list(params))
-            if column is not None and not generated:
-                self._advance(insert.group(1), column)
-        if not generated:
-            return Cursor(cursor)
-        row = cursor.fetchone()  # None when ON CONFLICT DO NOTHING skipped the row
-        return Cursor(cursor, row[0] if row else None)
+            if table and column:
+                self._advance(table, column)
+        return Cursor(cursor)
 
     def executemany(self, sql: str, seq: Sequence[Sequence[Any]]) -> Cursor:
         statement = translate(sql)
         cursor = self._conn.cursor(row_factory=_rows)
-        insert = _INSERT.match(statement)
-        column = self._identity.column(self._conn, insert.group(1)) if insert else None
         with transient():
+            table, column, explicit = self._insert_target(statement)
             cursor.executemany(statement, [list(p) for p in seq])
-            if column is not None and _names(insert, column):
-                self._advance(insert.group(1), column)
+            if table and column and explicit:
+                self._advance(table, column)
         return Cursor(cursor)
+
+    def _insert_target(self, statement: str) -> tuple[str | None, str | None, bool]:
+        """For an INSERT: its table, the table's identity column if any, and whether the INSERT
+        sets that column itself (no column list: it sets every column)."""
+        insert = _INSERT.match(statement)
+        if insert is None:
+            return None, None, False
+        table, listed = insert.group(1), insert.group(3)
+        column = self._identity.column(self._conn, table)
+        explicit = listed is None or column in {c.strip().lower() for c in listed.split(",")}
+        return table, column, explicit
 
     def _advance(self, table: str, column: str) -> None:
         """Ids were given explicitly: the next generated one must come after them."""
@@ -175,14 +188,9 @@ class Connection:
         )
 
 
-def _names(insert: re.Match[str], column: str) -> bool:
-    """Does the INSERT set ``column`` itself? (No column list: it sets every column.)"""
-    listed = insert.group(3)
-    return listed is None or column in {c.strip().lower() for c in listed.split(",")}
-
-
 class IdentityColumns:
-    """Which tables have a generated id (SQLite's rowid alias), read from the catalog once."""
+    """Which tables have a generated id (SQLite's rowid alias): read from the catalog, and again
+    when a table it has not seen shows up (a migration ran)."""
 
     def __init__(self) -> None:
         self._columns: dict[str, str | None] | None = None
@@ -240,7 +248,7 @@ class PostgresBackend:
 
     def _configure(self, conn: psycopg.Connection[Any]) -> None:
         conn.adapters.register_loader("numeric", _NumberLoader)
-        # Wait for a row lock as long as SQLite waits for its write lock, then give up (transient).
+        # Wait for the write lock as long as SQLite would for its own, then give up (transient).
         conn.execute(f"SET lock_timeout = {int(self.timeout * 1000)}")
 
     @contextmanager
@@ -251,12 +259,14 @@ class PostgresBackend:
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         with self._connection() as conn:
-            with transient():
-                conn.execute("BEGIN ISOLATION LEVEL SERIALIZABLE")
+            conn.execute("BEGIN")
             try:
+                with transient():
+                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
                 yield Connection(conn, self._identity)
             except BaseException:
-                conn.execute("ROLLBACK")
+                with suppress(psycopg.Error):  # a lost connection has nothing to roll back
+                    conn.execute("ROLLBACK")
                 raise
             with transient():
                 conn.execute("COMMIT")
@@ -265,18 +275,6 @@ class PostgresBackend:
     def reading(self) -> Iterator[Connection]:
         with self._connection() as conn:
             yield Connection(conn, self._identity)
-
-    @contextmanager
-    def migration_lock(self) -> Iterator[None]:
-        """Held outside the migration transactions, so each one starts after the lock is ours and
-        sees what a previous holder committed."""
-        with self._connection() as conn:
-            conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
-            try:
-                yield
-            finally:
-                conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
-            self._identity = IdentityColumns()  # new tables may have identity columns
 
     def close(self) -> None:
         with self._lock:

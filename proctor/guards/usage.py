@@ -72,7 +72,7 @@ class Usage:
         with self.db.transaction() as conn:
             conn.execute(
                 "INSERT INTO daily_usage (user_id, day, requests) VALUES (?, ?, 1)"
-                " ON CONFLICT (user_id, day) DO UPDATE SET requests = requests + 1",
+                " ON CONFLICT (user_id, day) DO UPDATE SET requests = daily_usage.requests + 1",
                 (user, day),
             )
             row = conn.execute("SELECT requests, usd FROM daily_usage WHERE user_id = ? AND day = ?", (user, day)).fetchone()
