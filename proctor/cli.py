@@ -56,9 +56,10 @@ def _feature_commands() -> list:
     from proctor.approvals.review_cli import register as review
     from proctor.evals.cli import register as evals
     from proctor.releases.cli import register as releases
+    from proctor.replay_cli import register as replay
     from proctor.tracing.cli import register as traces
 
-    return [approvals, review, traces, releases, evals]
+    return [approvals, review, traces, releases, evals, replay]
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -1,13 +1,16 @@
 """Build one run's span tree from LangChain callbacks, cheaply.
 
 LangSmith's tracer serialises every chain's full inputs and outputs (the whole graph state, at
-every node). This handler keeps only what a trace row and ``traces show`` need: names, timing,
-status, errors, tool arguments and results, model names, token counts, the request and the answer,
-each clipped. Spans are plain slotted objects until ``finish`` validates them once.
+every node). This handler keeps only what a trace row, ``traces show`` and ``proctor replay`` need:
+names, timing, status, errors, tool arguments and results, model names, token counts, the request
+and the answer. The request and tool arguments and results are kept whole, because a replay sends
+the request again and serves the recorded results back to the model; everything else is clipped.
+Spans are plain slotted objects until ``finish`` validates them once.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -42,6 +45,13 @@ def clip(value: Any, depth: int = 0) -> Any:
     if isinstance(value, Sequence) and not isinstance(value, bytes | bytearray):
         return [clip(v, depth + 1) for v in value[:ITEMS_LIMIT]]
     return clip(str(value))
+
+
+def whole(value: Any) -> Any:
+    """A JSON-able copy, nothing cut: what a replay serves back must be exactly what the tool said."""
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    return json.loads(json.dumps(value, default=str))
 
 
 class _Span:
@@ -102,7 +112,7 @@ class TraceCapture(BaseCallbackHandler):
         if span is None:
             return
         if span is self._root:
-            self.answer = _last_text(outputs, human=False)
+            self.answer = clip(_last_text(outputs, human=False))
             self.route = _route(outputs) or self.route
             span.outputs = {"answer": self.answer, "route": self.route}
         elif self._root is not None and span.parent_id == self._root.span_id and (route := _route(outputs)):
@@ -184,7 +194,7 @@ class TraceCapture(BaseCallbackHandler):
         **kw: Any,
     ) -> None:
         name = (serialized or {}).get("name") or kw.get("name") or "tool"
-        self._open(run_id, parent_run_id, "tool", name, {"args": clip(inputs if inputs is not None else input_str)})
+        self._open(run_id, parent_run_id, "tool", name, {"args": whole(inputs if inputs is not None else input_str)})
 
     def on_tool_end(self, output: Any, *, run_id: UUID, **kw: Any) -> None:
         span = self._close(run_id)
@@ -193,7 +203,7 @@ class TraceCapture(BaseCallbackHandler):
         if isinstance(output, Command):
             span.outputs = {"command": clip(output.goto)}
             return
-        span.outputs = {"result": clip(getattr(output, "content", output))}
+        span.outputs = {"result": whole(getattr(output, "content", output))}
         if getattr(output, "status", "success") == "error":  # a ToolMessage reporting a handled failure
             span.status, span.error = "error", clip(str(getattr(output, "content", "")))
 
@@ -337,5 +347,5 @@ def _last_text(state: Any, *, human: bool) -> str:
     wanted = HumanMessage if human else AIMessage
     for message in reversed(messages or []):
         if isinstance(message, wanted) and (text := message.text):
-            return clip(text)
+            return text
     return ""
