@@ -13,6 +13,7 @@ callers then run on the packaged defaults, which is what ``snapshot(settings)`` 
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ from typing import Any, Literal, NamedTuple
 from pydantic import BaseModel, ValidationError
 
 from proctor.db import Database, Migration
-from proctor.releases.bundle import ID_HEX_DIGITS, ID_PREFIX, BundleContent, Release
+from proctor.releases.bundle import ID_HEX_DIGITS, ID_PREFIX, BundleContent, Release, canonical, content_id
 from proctor.releases.diff import diff_contents
 from proctor.releases.errors import (
     CanaryRunning,
@@ -353,13 +354,21 @@ def bucket(key: str, salt: str) -> int:
 
 def _release(row: Any) -> Release:
     try:
+        stored = json.loads(row["content"])
+    except ValueError as exc:
+        raise MalformedRelease(f"stored release {row['id']} is not valid JSON; activate another release") from exc
+    if content_id(canonical(stored)) != row["id"]:
+        raise MalformedRelease(
+            f"stored release {row['id']} does not match its content (altered after it was made); activate another release"
+        )
+    try:
         return Release(
             id=row["id"],
             parent=row["parent"],
             author=row["author"],
             message=row["message"],
             created_at=row["created_at"],
-            content=BundleContent.model_validate_json(row["content"]),
+            content=BundleContent.model_validate(stored),
         )
     except ValidationError as exc:
         raise MalformedRelease(
