@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field, ValidationError
 
 from proctor.errors import ProctorError, ToolError, TransientToolError
+from proctor.tomlfile import load_toml
 
 
 class SpecError(ProctorError):
@@ -47,10 +47,7 @@ def load_specs(dirs: Iterable[Path]) -> list[AgentSpec]:
     specs: dict[str, AgentSpec] = {}
     for folder in dirs:
         for path in sorted(Path(folder).glob("*.toml")):
-            try:
-                spec = AgentSpec.model_validate(tomllib.loads(path.read_text()))
-            except (tomllib.TOMLDecodeError, ValidationError) as exc:
-                raise SpecError(f"{path}: {exc}") from exc
+            spec = load_toml(path, AgentSpec, SpecError, "agent spec")
             specs[spec.name] = spec
     return list(specs.values())
 

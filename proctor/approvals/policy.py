@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from proctor.errors import ProctorError
+from proctor.tomlfile import load_toml
 
 RiskClass = Literal["money", "communication", "access", "tagged", "first_time", "tainted"]
 
@@ -167,9 +167,4 @@ def _mentions(text: str, phrase: str) -> bool:
 
 
 def load_policy(path: Path) -> ApprovalPolicy:
-    try:
-        return ApprovalPolicy.model_validate(tomllib.loads(Path(path).read_text()))
-    except FileNotFoundError as exc:
-        raise PolicyError(f"approval policy file {path} does not exist") from exc
-    except (tomllib.TOMLDecodeError, ValidationError) as exc:
-        raise PolicyError(f"{path}: {exc}") from exc
+    return load_toml(path, ApprovalPolicy, PolicyError, "approval policy")

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import random
 import statistics
-import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from proctor.approvals.ledger import NotAllowed
 from proctor.approvals.policy import ApprovalPolicy
 from proctor.db import Database, Migration
 from proctor.errors import ProctorError
+from proctor.tomlfile import load_toml
 from proctor.tracing.store import TraceStore
 
 MIGRATIONS = [
@@ -88,12 +88,7 @@ class ReviewItem(BaseModel):
 
 
 def load_rubric(path: Path) -> Rubric:
-    try:
-        return Rubric.model_validate(tomllib.loads(Path(path).read_text()))
-    except FileNotFoundError as exc:
-        raise ReviewError(f"rubric file {path} does not exist") from exc
-    except (tomllib.TOMLDecodeError, ValidationError) as exc:
-        raise ReviewError(f"{path}: {exc}") from exc
+    return load_toml(path, Rubric, ReviewError, "rubric")
 
 
 class ReviewQueue:
