@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script, `benchmarks.*` still imports
 
 from proctor.evals.desks import DeskCopies
 from proctor.evals.golden import SEED, load_golden
@@ -24,6 +27,8 @@ from proctor.evals.settings import EvalSettings
 from proctor.evals.target import make_target
 from proctor.evals.task import Task
 from proctor.graphs.classifier import FastClassifier
+
+from benchmarks.common import Figure, Report, table
 from proctor.runner import Proctor
 from proctor.settings import Settings
 
@@ -36,7 +41,7 @@ def spread(tasks: list[Task], n: int) -> list[Task]:
 
 def bare(tasks: list[Task], desks: DeskCopies) -> float:
     desk = Proctor(desks.fresh("bare"))
-    desk.graph
+    _ = desk.graph  # built before the clock starts
     start = time.perf_counter()
     for task in tasks:
         desk.run(task.input, user_id=task.user)
@@ -51,14 +56,11 @@ def isolated(tasks: list[Task], desks: DeskCopies) -> float:
     return time.perf_counter() - start
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", type=int, default=60)
-    parser.add_argument("--concurrency", type=int, default=2)
-    args = parser.parse_args()
+def measure(n_tasks: int, concurrency: int) -> tuple[int, dict[str, float]]:
+    """Seconds for the same tasks: the bare loop, desk-per-task isolation, and the harness."""
     os.environ.pop("LANGSMITH_API_KEY", None)  # measure the offline harness, never an upload
     golden = load_golden()
-    tasks = spread(list(golden.tasks), args.tasks)
+    tasks = spread(list(golden.tasks), n_tasks)
     settings = Settings(model="offline")
     FastClassifier.default()  # trained before any clock starts
     with tempfile.TemporaryDirectory() as root:
@@ -71,17 +73,37 @@ def main() -> None:
         settings=settings,
         eval_settings=EvalSettings(),
         release="benchmark",
-        concurrency=args.concurrency,
+        concurrency=concurrency,
     )
-    harness_s = report.duration_s
-    n = len(tasks)
-    print(f"{n} golden tasks, {os.cpu_count()} cores, harness concurrency {args.concurrency}")
-    for name, seconds in [
-        ("bare Proctor.run loop", bare_s),
-        ("isolated (desk per task)", isolated_s),
-        ("harness (proctor eval)", harness_s),
-    ]:
-        print(f"  {name:<26}{n / seconds:7.1f} tasks/s   {seconds:6.2f} s   x{bare_s / seconds:.2f} of bare")
+    return len(tasks), {
+        "bare Proctor.run loop": bare_s,
+        "isolated (desk per task)": isolated_s,
+        f"harness (proctor eval, concurrency {concurrency})": report.duration_s,
+    }
+
+
+def run(quick: bool = False, n_tasks: int | None = None, concurrency: int = 2) -> Report:
+    n, seconds = measure(n_tasks or (12 if quick else 60), concurrency)
+    bare_s = seconds["bare Proctor.run loop"]
+    rows = [[name, f"{n / s:.1f}", f"{s:.2f}", f"{bare_s / s:.2f}x"] for name, s in seconds.items()]
+    harness = list(seconds)[-1]
+    body = "\n".join([
+        f"{n} golden tasks spread over every route, {os.cpu_count()} cores (wall time):\n",
+        table(["loop", "tasks / s", "seconds", "throughput relative to bare"], rows),
+    ])  # fmt: skip
+    figures = [
+        Figure("5 eval harness", f"{harness}, {n} tasks", f"{n / seconds[harness]:.1f} tasks/s"),
+        Figure("5 eval harness", "harness throughput / bare Proctor.run loop", f"{bare_s / seconds[harness]:.2f}x"),
+    ]
+    return Report("5. Eval-harness throughput", body, figures)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=60)
+    parser.add_argument("--concurrency", type=int, default=2)
+    args = parser.parse_args()
+    print(run(n_tasks=args.tasks, concurrency=args.concurrency).markdown())
 
 
 if __name__ == "__main__":

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script, `benchmarks.*` still imports
+
 import numpy as np
 
+from benchmarks.common import Figure, Report, table
 from proctor.tracing.models import TraceQuery
 from proctor.tracing.store import TraceStore, search_sql
 
@@ -78,32 +82,57 @@ def generate(store: TraceStore, n: int, seed: int = 7) -> None:
     conn.close()
 
 
+def search_rows(store: TraceStore, repeat: int) -> list[list[object]]:
+    """Each query: median and max ms over ``repeat`` runs, hits, and SQLite's plan."""
+    rows: list[list[object]] = []
+    for label, filters in QUERIES.items():
+        query = TraceQuery.parse(**filters)
+        sql, params = search_sql(query)
+        plan = "; ".join(r["detail"] for r in store.db.query("EXPLAIN QUERY PLAN " + sql, params))
+        times = []
+        for _ in range(repeat):
+            t = time.perf_counter()
+            hits = store.search(query)
+            times.append((time.perf_counter() - t) * 1000)
+        rows.append([label, f"{statistics.median(times):.2f}", f"{max(times):.2f}", len(hits), f"`{plan}`"])
+    return rows
+
+
+def run(quick: bool = False, traces: int | None = None, repeat: int | None = None) -> Report:
+    traces, repeat = traces or (100_000 if quick else 1_000_000), repeat or (5 if quick else 20)
+    with tempfile.TemporaryDirectory(prefix="bench-trace-search-") as folder:
+        path = Path(folder) / "traces.sqlite"
+        store = TraceStore(f"sqlite:///{path}")
+        t0 = time.perf_counter()
+        generate(store, traces)
+        took = time.perf_counter() - t0
+        size_mb = path.stat().st_size / 1e6
+        rows = search_rows(store, repeat)
+        t = time.perf_counter()
+        summary = store.summary(timedelta(days=7))
+        summary_s = time.perf_counter() - t
+    worst = max(float(r[1]) for r in rows)
+    headline = rows[0]
+    body = "\n".join([
+        (f"{traces:,} traces over 30 days ({size_mb:,.0f} MB, generated in {took:.1f} s), searched through "
+        f"`TraceStore.search`, {repeat} times each (wall ms):\n"),
+        table(["search", "median ms", "max ms", "hits", "SQLite plan"], rows),
+        f"\n`proctor traces summary` of the last 7 days ({summary['totals']['count']:,} traces): {summary_s:.2f} s.",
+    ])  # fmt: skip
+    figures = [
+        Figure("4 trace search", f"{headline[0]}, {traces:,} traces (median)", f"{headline[1]} ms"),
+        Figure("4 trace search", f"slowest of {len(rows)} searches, {traces:,} traces (median)", f"{worst:.2f} ms"),
+        Figure("4 trace search", f"7-day summary, {traces:,} traces", f"{summary_s:.2f} s"),
+    ]
+    return Report(f"4. Trace search on {traces:,} traces", body, figures)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--traces", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "traces.sqlite"
-        store = TraceStore(f"sqlite:///{path}")
-        t0 = time.perf_counter()
-        generate(store, args.traces)
-        took = time.perf_counter() - t0
-        print(f"generated {args.traces:,} traces in {took:.1f} s ({path.stat().st_size / 1e6:.0f} MB)\n")
-        for label, filters in QUERIES.items():
-            query = TraceQuery.parse(**filters)
-            sql, params = search_sql(query)
-            plan = "; ".join(r["detail"] for r in store.db.query("EXPLAIN QUERY PLAN " + sql, params))
-            times = []
-            for _ in range(args.repeat):
-                t = time.perf_counter()
-                hits = store.search(query)
-                times.append((time.perf_counter() - t) * 1000)
-            print(f"{label}: median {statistics.median(times):.2f} ms, max {max(times):.2f} ms, {len(hits)} hits")
-            print(f"    plan: {plan}")
-        t = time.perf_counter()
-        summary = store.summary(timedelta(days=7))
-        print(f"\nsummary of the last 7 days ({summary['totals']['count']:,} traces): {time.perf_counter() - t:.2f} s")
+    print(run(traces=args.traces, repeat=args.repeat).markdown())
 
 
 if __name__ == "__main__":
