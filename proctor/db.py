@@ -11,6 +11,7 @@ threads, and LangGraph runs sync tools on worker threads.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -137,11 +138,16 @@ class Database:
 
 
 class SqliteBackend:
-    """A SQLite file in WAL mode; writers take the write lock up front (BEGIN IMMEDIATE)."""
+    """A SQLite file in WAL mode; writers take the write lock up front (BEGIN IMMEDIATE).
+
+    Each thread keeps one connection: opening one (and its PRAGMAs) costs more than most of
+    the short transactions proctor runs. SQLite connections must not cross threads.
+    """
 
     def __init__(self, path: Path, *, timeout: float) -> None:
         self.path = path
         self.timeout = timeout
+        self._local = threading.local()
 
     def connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
@@ -151,31 +157,39 @@ class SqliteBackend:
         conn.execute("PRAGMA synchronous=NORMAL")
         return conn
 
+    def _thread_connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self.connect()
+        return conn
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        conn = self.connect()
+        conn = self._thread_connection()
+        _locked_is_transient(lambda: conn.execute("BEGIN IMMEDIATE"))
         try:
-            _locked_is_transient(lambda: conn.execute("BEGIN IMMEDIATE"))
-            try:
-                yield conn
-            except BaseException:
-                if conn.in_transaction:  # SQLite already rolled back after e.g. a full disk
-                    conn.execute("ROLLBACK")
-                raise
+            yield conn
+        except BaseException:
+            if conn.in_transaction:  # SQLite already rolled back after e.g. a full disk
+                conn.execute("ROLLBACK")
+            raise
+        try:
             _locked_is_transient(lambda: conn.execute("COMMIT"))
-        finally:
-            conn.close()
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
 
     @contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
-        conn = self.connect()
-        try:
-            yield conn
-        finally:
-            conn.close()
+        yield self._thread_connection()
 
     def close(self) -> None:
-        """Nothing is pooled."""
+        """Close this thread's connection (the last one to close folds the WAL into the file)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
 
 
 def _statements(sql: str) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,10 @@ def seeded_desk(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One seeded domain database per session; tests get their own copy."""
     folder = tmp_path_factory.mktemp("seed")
     Deployment(Settings(data_dir=folder)).db  # migrates and seeds
-    return folder / "desk.sqlite"
+    template = folder / "template.sqlite"
+    with sqlite3.connect(folder / "desk.sqlite") as conn:  # one self-contained file, nothing in a WAL
+        conn.execute("VACUUM INTO ?", (str(template),))
+    return template
 
 
 @pytest.fixture

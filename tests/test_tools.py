@@ -33,9 +33,11 @@ SCOPES = {
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One seeded desk per module; each test works on its own copy."""
-    path = tmp_path_factory.mktemp("desk") / "d.sqlite"
-    prepare_desk(Database(f"sqlite:///{path}"))
-    return path
+    folder = tmp_path_factory.mktemp("desk")
+    prepare_desk(Database(f"sqlite:///{folder}/seeded.sqlite"))
+    with sqlite3.connect(folder / "seeded.sqlite") as conn:  # one self-contained file, nothing in a WAL
+        conn.execute("VACUUM INTO ?", (str(folder / "d.sqlite"),))
+    return folder / "d.sqlite"
 
 
 @pytest.fixture

@@ -206,11 +206,13 @@ def test_a_full_store_is_a_clear_error_and_keeps_what_it_had(store, monkeypatch)
         return conn
 
     monkeypatch.setattr(store.db.backend, "connect", full_disk)
+    store.db.close()  # the thread's connection is reopened, through the patched connect
     big = make_trace("big")
     big.spans[0].outputs = {"answer": "x" * 200_000}
     with pytest.raises(TraceStoreFull, match="is full .*nothing was written"):
         store.save(big)
     monkeypatch.undo()
+    store.db.close()
     with pytest.raises(UnknownTrace):
         store.get("big")
     assert store.get("before").trace_id == "before"
