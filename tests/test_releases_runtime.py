@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
@@ -85,3 +86,22 @@ def test_a_five_percent_canary_is_stable_per_user(desk, settings):
     canary_user = users[first.index(v2.id)]
     result, prompts = billing_run(desk, "INV-10062", canary_user)
     assert result.release == v2.id and any(NEW_PROMPT in p for p in prompts)
+
+
+def test_promote_requires_a_passing_eval_of_that_release(settings, tmp_path, monkeypatch, capsys):
+    from proctor.cli import main
+
+    monkeypatch.setenv("PROCTOR_DATA_DIR", str(settings.data_dir))
+    golden = tmp_path / "small.jsonl"  # a few golden tasks keep the test fast; the gate is the same
+    lines = (Path(proctor.deployment.__file__).parents[1] / "evals/golden/v1.jsonl").read_text().splitlines()
+    golden.write_text("\n".join(lines[:4]) + "\n")
+    store = Proctor(settings).releases
+    v1, _ = store.create(snapshot(settings), "alice", "baseline")
+    store.activate(v1.id)
+    v2, _ = store.create(with_billing_prompt(v1.content, NEW_PROMPT), "bob", "candidate")
+    assert main(["release", "canary", v2.id, "--percent", "5"]) == 0
+    assert main(["release", "promote"]) == 2  # no eval report for v2 yet
+    assert "eval" in capsys.readouterr().err
+    assert main(["eval", "--release", v2.id, "--golden", str(golden), "--split", "all", "--concurrency", "1"]) == 0
+    assert main(["release", "promote"]) == 0
+    assert store.active().id == v2.id
