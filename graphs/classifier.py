@@ -1,7 +1,7 @@
 """Fast tier of the front-door classifier: which desk route a request belongs to.
 
-A small TF-IDF + calibrated linear SVM trained on ``routes.jsonl`` answers in about a
-millisecond. Its top-class probability is the confidence the router compares with
+A small TF-IDF + calibrated linear SVM trained on ``routes.jsonl`` answers in a few
+milliseconds. Its top-class probability is the confidence the router compares with
 ``Settings.classifier_threshold`` before asking the slower LLM tier. ``split_parts`` flags
 requests that carry several independent actions, so the router can handle them one by one.
 """

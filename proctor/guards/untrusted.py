@@ -1,8 +1,8 @@
 """Untrusted data: tool results reach the model inside delimiters, marked as data, and taint the run.
 
 A result taints the run when its tool is declared ``untrusted`` (articles, tickets, emails)
-or when the injection scanner flags it. Once tainted, the approval gate sends every sensitive
-action to a human, whatever the policy would otherwise allow.
+or when the injection scanner flags it. Once tainted, the approval gate sends every write to a
+human (but the policy's ``taint_exempt`` ones), whatever the policy would otherwise allow.
 """
 
 from __future__ import annotations
