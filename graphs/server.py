@@ -22,18 +22,19 @@ from proctor.tracing.settings import TraceSettings
 
 
 @cache
-def _packaged() -> Deployment:
+def packaged() -> Deployment:
+    """The packaged deployment of this server process (the web routes share it)."""
     return Deployment(Settings())
 
 
 @cache
 def _releases() -> ReleaseStore:
-    return ReleaseStore(_packaged().db)
+    return ReleaseStore(packaged().db)
 
 
 @cache
 def _graph_of(release_id: str):
-    deployment = _packaged()
+    deployment = packaged()
     if release_id:
         deployment = Deployment(deployment.settings, release=_releases().get(release_id))
     return build_graph(deployment=deployment, checkpointer=False)
@@ -54,4 +55,4 @@ async def graph(config: RunnableConfig):
     compiled = await asyncio.to_thread(_graph_of, release)
     tracing = TraceSettings().model_copy(update={"release": release}) if release else TraceSettings()
     # Every server run is a trace in proctor's store too, not only in LangSmith.
-    return compiled.with_config(callbacks=[SelfSavingCapture(_packaged().settings, tracing)])
+    return compiled.with_config(callbacks=[SelfSavingCapture(packaged().settings, tracing)])

@@ -20,6 +20,7 @@ from proctor.deployment import Deployment
 from proctor.errors import InvalidRequest
 from proctor.graphs.front_door import CLARIFY, ESCALATE, PLAN, FrontDoor, check_request, latest_request
 from proctor.graphs.plan_execute import build_plan_execute
+from proctor.guards.injection import scan
 from proctor.guards.stack import guardrails
 from proctor.guards.state import TurnGuards, emit, fresh_turn
 from proctor.guards.usage import RateLimited
@@ -151,8 +152,6 @@ def build_graph(
 
 
 def _injected(text: str) -> bool:
-    from proctor.guards.injection import scan
-
     verdict = scan(text)
     if verdict.flagged:
         emit("injection_flagged", source="request", score=verdict.score, reasons=verdict.reasons)

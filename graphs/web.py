@@ -8,13 +8,12 @@ from starlette.requests import Request
 from proctor.approvals.inbox import resume_value
 from proctor.approvals.ledger import ApprovalRequest
 from proctor.approvals.web import create_app
-from proctor.deployment import Deployment
+from proctor.graphs.server import packaged
 from proctor.server_auth import token_from
-from proctor.settings import Settings
 from proctor.tracing.cli import render_trace
 from proctor.tracing.record import store_for
 
-deployment = Deployment(Settings())
+deployment = packaged()
 
 
 async def resume_on_server(request: ApprovalRequest, http: Request) -> None:

@@ -90,6 +90,7 @@ MIGRATIONS = [
         """,
     ),
 ]
+_PINNED = "SELECT release FROM release_threads WHERE thread_id = ?"
 PACKAGED = ""  # a thread pinned to the packaged defaults (no release was active when it started)
 
 _REF = re.compile(rf"^(?:{ID_PREFIX})?([0-9a-f]{{{MIN_PREFIX},{ID_HEX_DIGITS}}})$")
@@ -203,8 +204,13 @@ class ReleaseStore:
     def pin(self, thread_id: str, key: str) -> str | None:
         """The release a thread runs on: chosen at its first run (by ``key``), then fixed for good,
         so a conversation, and a thread resumed after approval, never switches release."""
+        # Every run asks, and most threads are pinned already: read first, write only when new
+        # (checking again under the write lock, where another process may have pinned it).
+        pinned = self.db.query(_PINNED, (thread_id,))
+        if pinned:
+            return pinned[0]["release"] or None
         with self.db.transaction() as conn:
-            row = conn.execute("SELECT release FROM release_threads WHERE thread_id = ?", (thread_id,)).fetchone()
+            row = conn.execute(_PINNED, (thread_id,)).fetchone()
             if row is not None:
                 return row["release"] or None
             chosen = self.state().release_for(key)
