@@ -13,6 +13,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langgraph.graph import END, START, MessagesState, StateGraph
 from pydantic import BaseModel, Field
 
+from proctor.context import RunContext
 from proctor.graphs.classifier import FastClassifier, split_parts
 from proctor.graphs.front_door import latest_request
 from proctor.guards.state import TurnGuards, carried
@@ -114,7 +115,7 @@ def build_plan_execute(model: BaseChatModel, agents: Mapping[str, Any]):
             return "replan"
         return "execute" if state["step_index"] < len(state["plan"]) else "report"
 
-    graph = StateGraph(PlanState)
+    graph = StateGraph(PlanState, context_schema=RunContext)
     graph.add_node("plan", plan)
     graph.add_node("execute", execute)
     graph.add_node("replan", replan)

@@ -12,10 +12,12 @@ from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.tools import tool
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, MessagesState, StateGraph
+from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from proctor.approvals.gate import ApprovalGate
 from proctor.checkpoints import open_checkpointer
+from proctor.context import RunContext, run_context
 from proctor.deployment import Deployment
 from proctor.errors import InvalidRequest
 from proctor.graphs.front_door import CLARIFY, ESCALATE, PLAN, FrontDoor, check_request, latest_request
@@ -37,7 +39,6 @@ CLARIFY_TEXT = (
 
 
 class SupervisorState(MessagesState, TurnGuards):
-    user_id: str | None
     route: str
     route_tier: str
     route_confidence: float
@@ -85,11 +86,11 @@ def build_graph(
     llm = None if settings.offline else chat_model(settings)
     front = FrontDoor(routes, classifier=deployment.classifier, llm=llm, threshold=settings.classifier_threshold)
 
-    def front_door(state: SupervisorState) -> Command:
+    def front_door(state: SupervisorState, runtime: Runtime[RunContext]) -> Command:
         text = latest_request(state["messages"])
         try:
             check_request(text, settings.max_request_chars)
-            deployment.usage.admit(state.get("user_id"))
+            deployment.usage.admit(run_context(runtime).requester)
         except (InvalidRequest, RateLimited) as exc:
             emit("request_refused", reason=str(exc))
             return Command(goto=END, update={"route": "rejected", "messages": [AIMessage(f"Sorry: {exc}.")]})
@@ -103,24 +104,26 @@ def build_graph(
         }
         return Command(goto=decision.route, update=update)
 
-    def finish(state: SupervisorState, config: RunnableConfig) -> dict[str, Any]:
+    def finish(state: SupervisorState, config: RunnableConfig, runtime: Runtime[RunContext]) -> dict[str, Any]:
         """Book the turn's cost; a run far above its route's median cost raises an alert."""
+        context = run_context(runtime, config)
         alert = deployment.usage.settle(
-            user_id=state.get("user_id"),
+            requester=context.requester,
             route=state.get("route", "unknown"),
             usd=state.get("turn_cost_usd", 0.0),
-            thread_id=config["configurable"].get("thread_id", "no-thread"),
+            thread_id=context.thread_id,
             trace_id=config.get("metadata", {}).get("trace_id"),
         )
         if alert is not None:
             emit("cost_anomaly", detail=alert.detail)
         return {}
 
-    def human_escalation(state: SupervisorState, config: RunnableConfig) -> dict[str, Any]:
+    def human_escalation(state: SupervisorState, config: RunnableConfig, runtime: Runtime[RunContext]) -> dict[str, Any]:
+        context = run_context(runtime, config)
         escalation_id = escalate(
             deployment.db,
-            thread_id=config["configurable"].get("thread_id", "no-thread"),
-            user_id=state.get("user_id"),
+            thread_id=context.thread_id,
+            user_id=context.requester.id,
             reason=state.get("route_reason") or "needs a human",
             request=latest_request(state["messages"]),
         )
@@ -133,7 +136,7 @@ def build_graph(
     def clarify(state: SupervisorState) -> dict[str, Any]:
         return {"messages": [AIMessage(CLARIFY_TEXT)]}
 
-    graph = StateGraph(SupervisorState)
+    graph = StateGraph(SupervisorState, context_schema=RunContext)
     graph.add_node("front_door", front_door, destinations=(*routes, PLAN, END))
     for name, agent in specialists.items():
         graph.add_node(name, agent, destinations=(PLAN, FINISH))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from langgraph_sdk import get_client
 from starlette.requests import Request
 
@@ -9,7 +11,7 @@ from proctor.approvals.inbox import resume_value
 from proctor.approvals.ledger import ApprovalRequest
 from proctor.approvals.web import create_app
 from proctor.graphs.server import packaged
-from proctor.server_auth import token_from
+from proctor.server_auth import run_context_for, token_from
 from proctor.tracing.cli import render_trace
 from proctor.tracing.record import store_for
 
@@ -24,7 +26,15 @@ async def resume_on_server(request: ApprovalRequest, http: Request) -> None:
     waiting = [i for i in state.get("interrupts", []) if (i.get("value") or {}).get("request", {}).get("id") == request.id]
     if waiting:
         resume = {waiting[0]["id"]: resume_value(request)}
-        await client.runs.wait(request.thread_id, "proctor", command={"resume": resume})
+        # An in-process call skips the server's auth, so it brings the context auth would write.
+        context = await asyncio.to_thread(run_context_for, _identity(token), request.thread_id, True)
+        await client.runs.wait(
+            request.thread_id, "proctor", command={"resume": resume}, context=context.model_dump(mode="json")
+        )
+
+
+def _identity(token: str | None) -> str:
+    return deployment.settings.api_tokens.get(token or "", "anonymous")
 
 
 def show_trace(trace_id: str) -> str:

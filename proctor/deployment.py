@@ -20,6 +20,7 @@ from proctor.db import Database
 from proctor.graphs.classifier import FastClassifier
 from proctor.releases.bundle import Release
 from proctor.guards.usage import Usage
+from proctor.identity import Directory, ThreadRequesters, load_staff
 from proctor.models import chat_model
 from proctor.settings import Settings
 from proctor.specialists import AgentSpec, load_specs
@@ -104,6 +105,18 @@ class Deployment:
         from proctor.agents import SPEC_DIR
 
         return load_policy(self.settings.approval_policy or SPEC_DIR / "policy" / "approvals.toml")
+
+    @cached_property
+    def directory(self) -> Directory:
+        """Who is staff (the staff file plus the policy's reviewers); everyone else is a customer."""
+        from proctor.agents import SPEC_DIR
+
+        staff = load_staff(self.settings.staff_directory or SPEC_DIR / "policy" / "staff.toml")
+        return Directory(staff, frozenset(r.id for r in self.policy.reviewers))
+
+    @cached_property
+    def threads(self) -> ThreadRequesters:
+        return ThreadRequesters(self.db)
 
     @cached_property
     def ledger(self) -> ApprovalLedger:

@@ -36,3 +36,8 @@ class NotFound(SemanticToolError):
 
 class PreconditionFailed(SemanticToolError):
     """The action is not allowed in the record's current state."""
+
+
+class NotPermitted(SemanticToolError):
+    """The requester may not reach this: another customer's record (or none at all: the message
+    never says which), another requester's conversation, a scope staff do not hold."""

@@ -11,7 +11,8 @@ from langgraph.types import Command
 from pydantic import BaseModel
 
 from proctor.deployment import Deployment
-from proctor.errors import UnknownThread
+from proctor.context import RunContext
+from proctor.errors import InvalidRequest, UnknownThread
 from proctor.graphs.front_door import check_request
 from proctor.graphs.supervisor import build_graph
 from proctor.pricing import cost_usd
@@ -87,50 +88,72 @@ class Proctor:
         return self._graphs[release_id]
 
     def run(self, text: str, *, user_id: str | None = None, thread_id: str | None = None) -> RunResult:
-        graph, config, recorder = self._prepare(text, user_id, thread_id)
+        """Run one request for ``user_id``. Embedded, the caller vouches for who that is: proctor
+        trusts it as the requester (quotas, ownership, approvals); authenticate before calling."""
+        graph, config, context, recorder = self._prepare(text, user_id, thread_id)
         with record_run(self.settings, config, self._tracing(config)) as traced:
-            graph.invoke(self._input(text, user_id), traced)
+            graph.invoke(self._input(text), traced, context=context)
         return self._result(graph, config, recorder)
 
     async def arun(self, text: str, *, user_id: str | None = None, thread_id: str | None = None) -> RunResult:
-        graph, config, recorder = self._prepare(text, user_id, thread_id)
+        graph, config, context, recorder = self._prepare(text, user_id, thread_id)
         with record_run(self.settings, config, self._tracing(config)) as traced:
-            await graph.ainvoke(self._input(text, user_id), traced)
+            await graph.ainvoke(self._input(text), traced, context=context)
         return self._result(graph, config, recorder)
 
-    def resume(self, thread_id: str, value: Any) -> RunResult:
-        """Continue an interrupted thread with ``Command(resume=value)``, on the thread's own release."""
+    def resume(self, thread_id: str, value: Any, *, actor: str | None = None) -> RunResult:
+        """Continue an interrupted thread with ``Command(resume=value)``, on the thread's own release,
+        for the requester the thread serves (``actor``: who resumes it, e.g. the reviewer)."""
         if not self.thread_exists(thread_id):
             raise UnknownThread(f"no conversation has thread id {thread_id!r}")
         release = self.release_of(thread_id)
         graph = self.graph_of(release)
-        state = graph.get_state({"configurable": {"thread_id": thread_id}})
-        config, recorder = self._config(thread_id, state.values.get("user_id"), release)
+        requester = self.deployment.directory.requester(self.deployment.threads.get(thread_id)[1])
+        context = RunContext(
+            requester=requester,
+            thread_id=thread_id,
+            release_id=release or None,
+            actor=self.deployment.directory.requester(actor) if actor else None,
+        )
+        config, recorder = self._config(context)
         with record_run(self.settings, config, self._tracing(config)) as traced:
-            graph.invoke(Command(resume=value), traced)
+            graph.invoke(Command(resume=value), traced, context=context)
         return self._result(graph, config, recorder)
 
     def thread_exists(self, thread_id: str) -> bool:
         return self.checkpointer.get_tuple({"configurable": {"thread_id": thread_id}}) is not None
 
-    def _prepare(self, text: str, user_id: str | None, thread_id: str | None) -> tuple[Any, dict, RunRecorder]:
+    def _prepare(
+        self, text: str, user_id: str | None, thread_id: str | None
+    ) -> tuple[Any, dict, RunContext, RunRecorder]:
         check_request(text, self.settings.max_request_chars)
         if thread_id is not None and not self.thread_exists(thread_id):
             raise UnknownThread(f"no conversation has thread id {thread_id!r}; omit the thread id to start one")
+        if user_id is not None and not isinstance(user_id, str):
+            raise InvalidRequest(f"user_id must be a string or None, not {type(user_id).__name__}")
+        requester = self.deployment.directory.requester(user_id)
         thread_id = thread_id or str(uuid.uuid4())
-        release = self.release_of(thread_id, user_id)
-        return self.graph_of(release), *self._config(thread_id, user_id, release)
+        self.deployment.threads.pin(thread_id, requester)  # a conversation is never continued as someone else
+        release = self.release_of(thread_id, requester.id)
+        context = RunContext(requester=requester, thread_id=thread_id, release_id=release or None)
+        config, recorder = self._config(context)
+        return self.graph_of(release), config, context, recorder
 
     @staticmethod
-    def _config(thread_id: str, user_id: str | None, release: str) -> tuple[dict, RunRecorder]:
-        """One run's config: its trace id is the root run id; the recorder collects its calls."""
+    def _config(context: RunContext) -> tuple[dict, RunRecorder]:
+        """One run's config: its trace id is the root run id; the recorder collects its calls. The
+        metadata repeats the context for traces (LangSmith's included), which read metadata."""
         recorder = RunRecorder()
         run_id = uuid.uuid4()
         config = {
-            "configurable": {"thread_id": thread_id},
+            "configurable": {"thread_id": context.thread_id},
             "run_id": run_id,
             "callbacks": [recorder],
-            "metadata": {"user_id": user_id, "trace_id": str(run_id), "release_id": release},
+            "metadata": {
+                "user_id": context.requester.id,
+                "trace_id": str(run_id),
+                "release_id": context.release_id or "",
+            },
         }
         return config, recorder
 
@@ -139,8 +162,8 @@ class Proctor:
         return self.tracing.model_copy(update={"release": release}) if release else self.tracing
 
     @staticmethod
-    def _input(text: str, user_id: str | None) -> dict[str, Any]:
-        return {"messages": [HumanMessage(text.strip())], "user_id": user_id}
+    def _input(text: str) -> dict[str, Any]:
+        return {"messages": [HumanMessage(text.strip())]}
 
     def _result(self, graph: Any, config: dict, recorder: RunRecorder) -> RunResult:
         state = graph.get_state(config)

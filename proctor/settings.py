@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     approval_policy: Path | None = Field(
         None, description="Approval policy TOML; default: the reference desk's agents/policy/approvals.toml."
     )
+    staff_directory: Path | None = Field(
+        None, description="Staff identities with their roles and scopes; default: agents/policy/staff.toml."
+    )
     review_rubric: Path | None = Field(
         None, description="Rubric TOML for sampled reviews; default: agents/policy/review_rubric.toml."
     )

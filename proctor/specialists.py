@@ -16,6 +16,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field, ValidationError
 
+from proctor.context import RunContext
 from proctor.errors import ProctorError, ToolError, TransientToolError
 from proctor.tomlfile import load_toml
 
@@ -103,5 +104,6 @@ def build_specialist(
         tools=tools_for(spec, tools),
         system_prompt=spec.prompt,
         middleware=[*middleware, *default_middleware(spec)],
+        context_schema=RunContext,
         name=spec.name,
     )

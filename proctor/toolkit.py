@@ -20,6 +20,7 @@ from langchain.tools import ToolRuntime
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, ConfigDict
 
+from proctor.context import RunContext, run_context
 from proctor.db import Database, Migration
 
 Effect = Literal["read", "write"]
@@ -72,7 +73,7 @@ class ToolSpec:
             self.args_schema.__name__,
             (self.args_schema,),
             {
-                "__annotations__": {"runtime": ToolRuntime},
+                "__annotations__": {"runtime": ToolRuntime[RunContext]},
                 "model_config": ConfigDict(arbitrary_types_allowed=True),
                 "__module__": self.args_schema.__module__,
             },
@@ -83,7 +84,7 @@ class ToolSpec:
             if self.effect == "read":
                 with db.reading() as conn:
                     return self.fn(conn, args)
-            return execute_once(db, self, args, idempotency_key(runtime))
+            return execute_once(db, self, args, idempotency_key(runtime), actor=run_context(runtime).requester.key)
 
         return StructuredTool.from_function(
             func=run,
@@ -143,12 +144,10 @@ def desk_tool(
 
 def idempotency_key(runtime: ToolRuntime) -> str:
     """The run's thread plus the model's tool call id: stable across re-executions."""
-    configurable = (runtime.config or {}).get("configurable", {})
-    thread = configurable.get("thread_id") or "no-thread"
-    return f"{thread}:{runtime.tool_call_id}"
+    return f"{run_context(runtime).thread_id}:{runtime.tool_call_id}"
 
 
-def execute_once(db: Database, spec: ToolSpec, args: BaseModel, key: str) -> dict[str, Any]:
+def execute_once(db: Database, spec: ToolSpec, args: BaseModel, key: str, *, actor: str = "agent") -> dict[str, Any]:
     """Run a write tool at most once per key; the effect and its record commit together."""
     with db.transaction() as conn:
         done = conn.execute(
@@ -167,7 +166,7 @@ def execute_once(db: Database, spec: ToolSpec, args: BaseModel, key: str) -> dic
         conn.execute(
             "INSERT INTO audit_log (at, actor, action, args, result, idempotency_key)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            (now, "agent", spec.name, args_json, result_json, key),
+            (now, actor, spec.name, args_json, result_json, key),
         )
         return result
 

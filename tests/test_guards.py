@@ -17,6 +17,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
+from proctor.context import Requester, RunContext
 from proctor.deployment import Deployment
 from proctor.errors import TransientToolError
 from proctor.graphs.supervisor import build_graph
@@ -25,6 +26,8 @@ from proctor.guards.state import GUARD_EVENT
 from proctor.runner import Proctor
 from proctor.settings import Settings
 from tests.conftest import call, scripted
+
+U = Requester(id="u", kind="customer")
 
 
 class Events(BaseCallbackHandler):
@@ -42,8 +45,9 @@ def run_graph(deployment: Deployment, text: str, user: str | None = None) -> tup
     events = Events()
     graph = build_graph(deployment=deployment, checkpointer=False)
     out = graph.invoke(
-        {"messages": [HumanMessage(text)], "user_id": user},
-        {"callbacks": [events], "configurable": {"thread_id": "t-guard"}, "metadata": {"user_id": user}},
+        {"messages": [HumanMessage(text)]},
+        {"callbacks": [events], "configurable": {"thread_id": "t-guard"}},
+        context=RunContext(requester=deployment.directory.requester(user), thread_id="t-guard"),
     )
     return out, events
 
@@ -168,9 +172,9 @@ def test_rate_limits_hold_across_two_processes(settings):
 def test_cost_anomalies_raise_an_alert(deployment):
     usage = deployment.usage
     for _ in range(20):
-        usage.settle(user_id="u", route="billing", usd=0.002, thread_id="t", trace_id=None)
-    assert usage.settle(user_id="u", route="billing", usd=0.003, thread_id="t", trace_id=None) is None
-    alert = usage.settle(user_id="u", route="billing", usd=0.05, thread_id="t9", trace_id="tr9")
+        usage.settle(requester=U, route="billing", usd=0.002, thread_id="t", trace_id=None)
+    assert usage.settle(requester=U, route="billing", usd=0.003, thread_id="t", trace_id=None) is None
+    alert = usage.settle(requester=U, route="billing", usd=0.05, thread_id="t9", trace_id="tr9")
     assert alert is not None and "25.0x the median" in alert.detail
     assert [a.trace_id for a in usage.alerts()] == ["tr9"]
 
@@ -287,8 +291,8 @@ def test_traces_alerts_lists_cost_anomalies(settings, capsys, monkeypatch):
 
     usage = Deployment(settings).usage
     for _ in range(20):
-        usage.settle(user_id="u", route="orders", usd=0.001, thread_id="t", trace_id=None)
-    usage.settle(user_id="u", route="orders", usd=0.02, thread_id="t1", trace_id="trace-1")
+        usage.settle(requester=U, route="orders", usd=0.001, thread_id="t", trace_id=None)
+    usage.settle(requester=U, route="orders", usd=0.02, thread_id="t1", trace_id="trace-1")
     monkeypatch.setenv("PROCTOR_DATA_DIR", str(settings.data_dir))
     assert main(["traces", "alerts", "--since", "1d"]) == 0
     assert "cost_anomaly  route orders  trace trace-1" in capsys.readouterr().out

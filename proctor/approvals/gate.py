@@ -19,6 +19,7 @@ from langchain_core.messages import HumanMessage, ToolMessage
 from langgraph.types import interrupt
 from pydantic import ValidationError
 
+from proctor.context import run_context
 from proctor.approvals.ledger import ApprovalError, ApprovalLedger, ApprovalRequest, Decision, GateContext
 
 DECISIONS: list = ["approve", "edit", "reject"]
@@ -89,8 +90,7 @@ class ApprovalGate(HumanInTheLoopMiddleware):
             agent=self.agent,
             tool=request.tool_call["name"],
             args=request.tool_call["args"],
-            # On the LangGraph server the authenticated user is the requester, not a claim in metadata.
-            requester=config.get("configurable", {}).get("langgraph_auth_user_id") or metadata.get("user_id"),
+            requester=run_context(request.runtime).requester.id,  # set by the entry point, never by a payload
             request=text,
             tainted=bool(request.state.get("tainted")),
             release_id=metadata.get("release_id"),

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from langchain.agents.middleware import AgentMiddleware
 from langchain.agents.middleware.types import ModelRequest
 from langchain_core.messages import HumanMessage
-from langgraph.config import get_config
 
+from proctor.context import run_context
 from proctor.guards.budget import RunBudget
 from proctor.guards.grounding import GroundingCheck
 from proctor.guards.loops import LoopBreaker
@@ -47,12 +47,12 @@ def _fallback(deployment: Deployment):
 
 def _escalator(deployment: Deployment):
     def to_human(request: ModelRequest, reason: str) -> str:
-        config: dict[str, Any] = get_config()
+        context = run_context(request.runtime)
         text = next((m.text for m in reversed(request.messages) if isinstance(m, HumanMessage)), "")
         return escalate(
             deployment.db,
-            thread_id=config.get("configurable", {}).get("thread_id", "no-thread"),
-            user_id=config.get("metadata", {}).get("user_id"),
+            thread_id=context.thread_id,
+            user_id=context.requester.id,
             reason=reason,
             request=text,
         )

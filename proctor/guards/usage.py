@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel
 
+from proctor.context import Requester
 from proctor.db import Database, Migration
 from proctor.errors import ProctorError
 from proctor.guards.settings import GuardSettings
@@ -66,9 +67,11 @@ class Usage:
         self.settings = settings
         db.migrate(MIGRATIONS)
 
-    def admit(self, user_id: str | None) -> None:
-        """Count one request against the user's day; raise ``RateLimited`` past an allowance."""
-        user, day = user_id or "anonymous", _today()
+    def admit(self, requester: Requester) -> None:
+        """Count one request against the requester's day; raise ``RateLimited`` past an allowance.
+        The key is the run context's requester (on the server the authenticated identity), never
+        a user id a client wrote into its input."""
+        user, day = requester.key, _today()
         with self.db.transaction() as conn:
             conn.execute(
                 "INSERT INTO daily_usage (user_id, day, requests) VALUES (?, ?, 1)"
@@ -81,12 +84,12 @@ class Usage:
         if row["usd"] >= self.settings.usd_per_user_per_day:
             raise RateLimited(f"you have reached today's spending limit of ${self.settings.usd_per_user_per_day:.2f}")
 
-    def settle(self, *, user_id: str | None, route: str, usd: float, thread_id: str, trace_id: str | None) -> Alert | None:
+    def settle(self, *, requester: Requester, route: str, usd: float, thread_id: str, trace_id: str | None) -> Alert | None:
         """Book a finished run's cost; alert when it is far above its route's recent median."""
         with self.db.transaction() as conn:
             conn.execute(
                 "UPDATE daily_usage SET usd = usd + ? WHERE user_id = ? AND day = ?",
-                (usd, user_id or "anonymous", _today()),
+                (usd, requester.key, _today()),
             )
             recent = [
                 r["usd"]

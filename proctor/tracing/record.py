@@ -64,9 +64,9 @@ class SelfSavingCapture(TraceCapture):
     """A capture that saves its own trace when the run's root ends: for runs started by someone
     else's code (the LangGraph server), where there is no ``with record_run(...)`` around the call."""
 
-    def __init__(self, settings: Settings, tracing: TraceSettings) -> None:
+    def __init__(self, settings: Settings, tracing: TraceSettings, *, user_id: str | None = None) -> None:
         super().__init__()
-        self._settings, self._tracing = settings, tracing
+        self._settings, self._tracing, self._user_id = settings, tracing, user_id
 
     def on_chain_end(self, outputs: Any, *, run_id: UUID, **kw: Any) -> None:
         super().on_chain_end(outputs, run_id=run_id, **kw)
@@ -78,6 +78,8 @@ class SelfSavingCapture(TraceCapture):
 
     def _save_if_root(self, run_id: UUID) -> None:
         if self._root is not None and self._root.span_id == str(run_id):
+            # The user is the run context's requester, never the run metadata a client may write.
+            self.metadata["user_id"] = self._user_id
             config = {"metadata": self.metadata, "configurable": {"thread_id": self.metadata.get("thread_id")}}
             # Off the caller's thread: on the server that is the event loop, which must not block.
             _SAVER.submit(_save, self._settings, self._tracing, self, config)
