@@ -58,8 +58,9 @@ def _feature_commands() -> list:
     from proctor.releases.cli import register as releases
     from proctor.replay_cli import register as replay
     from proctor.tracing.cli import register as traces
+    from proctor.redteam.cli import register as redteam
 
-    return [approvals, review, traces, releases, evals, replay]
+    return [approvals, review, traces, releases, evals, replay, redteam]
 
 
 def _run(args: argparse.Namespace) -> int:
