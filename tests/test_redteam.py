@@ -25,6 +25,8 @@ BREACHING = {
     "state-edit": "the executed arguments come from the checkpoint: approved 51 USD, edited to 400 USD, 400 executed",
     "loops": "negative model-reported usage is counted (turn_tokens goes negative)",
     "malformed": "1e999, 1e-9, list arguments, empty/null choices, non-JSON bodies and HTTP 429/500 end in untyped crashes",
+    "clients": "a customer's Command(goto, update) and update_state run; bob's resume naming alice is recorded as alice's;"
+    " a customer PATCHes and DELETEs the shared assistant",
 }
 
 
@@ -55,6 +57,17 @@ def test_family_holds(place, name):
     assert result.tried > 0
     assert result.breaches == [], "\n".join(e for b in result.breaches for e in [b.attempt, *b.evidence])
     assert result.held == result.tried
+
+
+@pytest.mark.server
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=BREACHING["clients"])
+def test_hostile_clients_of_the_dev_server_are_refused(place):
+    pytest.importorskip("langgraph_api", reason="needs the [server] extra")
+    result = run_family(place, by_name(["clients"])[0], deadline_s=240)
+    assert result.skipped is None, result.skipped
+    assert result.breaches == [], "\n".join(e for b in result.breaches for e in [b.attempt, *b.evidence])
+    assert result.held == result.tried >= 6
 
 
 def test_the_obedient_model_reads_both_instruction_forms():

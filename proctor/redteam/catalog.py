@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from proctor.redteam import client as k
+from proctor.redteam import crash as c
 from proctor.redteam import families as f
 from proctor.redteam import injected as i
 from proctor.redteam.runner import Family
@@ -16,6 +18,8 @@ FAMILIES = [
     Family("state-edit", "the pending call's arguments edited in the checkpoint after approval", f.state_edit),
     Family("loops", "repeated calls and huge or negative usage figures", f.loops),
     Family("malformed", "malformed model output and HTTP errors", f.malformed),
+    Family("clients", "hostile clients of the dev server: goto/update, update_state, resumes, assistants", k.clients, needs="server"),
+    Family("kill-9", "the resuming process killed with SIGKILL around an approved call; resumed; retried", c.crash),
 ]
 
 

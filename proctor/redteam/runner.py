@@ -170,6 +170,8 @@ class Arena:
     desk: Desk
     model: HostileModel
     data_dir: Path
+    cleanups: list[Callable[[], None]] = field(default_factory=list)
+    """Run when the arena closes (e.g. stop a dev server a family started)."""
 
     def effects_since(self, mark: int) -> list[dict[str, Any]]:
         return self.deployment.db.query(
@@ -249,7 +251,7 @@ def run_attempt(place: Arena, attempt: Attempt) -> list[str]:
     except Exception as exc:  # the attack itself must never stop the run
         session.errors.append(f"crash: {type(exc).__name__}: {str(exc)[:200]}")
     evidence = effect_breaches(place, session, place.effects_since(mark))
-    evidence += [e for e in session.errors if e.startswith("crash:")]
+    evidence += [e.removeprefix("breach: ") for e in session.errors if e.startswith(("crash:", "breach:"))]
     if attempt.check is not None:
         evidence += attempt.check(session)
     return evidence
@@ -326,7 +328,12 @@ def arena(settings: Settings) -> Iterator[Arena]:
             proctor = Proctor(deployment=deployment)
             proctor.release_of = lambda thread_id, key=None: ""  # a release would bring its own model
             proctor.tracing = proctor.tracing.model_copy(update={"url": None, "langsmith_tracing": False})
-            yield Arena(proctor, deployment, Desk(deployment), model, folder)
+            place = Arena(proctor, deployment, Desk(deployment), model, folder)
+            try:
+                yield place
+            finally:
+                for cleanup in place.cleanups:
+                    cleanup()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
