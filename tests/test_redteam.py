@@ -50,13 +50,24 @@ def _family(name: str):
     return pytest.param(name, marks=mark, id=name)
 
 
-@pytest.mark.parametrize("name", [_family(f.name) for f in FAMILIES if f.needs is None])
+SLOW = {"kill-9"}  # separate processes: a test of its own, marked slow
+
+
+@pytest.mark.parametrize("name", [_family(f.name) for f in FAMILIES if f.needs is None and f.name not in SLOW])
 def test_family_holds(place, name):
     result = run_family(place, by_name([name])[0], deadline_s=60)
     assert result.skipped is None, result.skipped
     assert result.tried > 0
     assert result.breaches == [], "\n".join(e for b in result.breaches for e in [b.attempt, *b.evidence])
     assert result.held == result.tried
+
+
+@pytest.mark.slow
+def test_kill_9_around_approvals_leaves_every_effect_exactly_once(place):
+    result = run_family(place, by_name(["kill-9"])[0], deadline_s=240)
+    assert result.skipped is None, result.skipped
+    assert result.breaches == [], "\n".join(e for b in result.breaches for e in [b.attempt, *b.evidence])
+    assert result.held == result.tried >= 2
 
 
 @pytest.mark.server

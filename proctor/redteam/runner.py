@@ -133,16 +133,16 @@ class Session:
             except ProctorError as exc:
                 self.errors.append(f"note: {request.id} not decided: {exc}")
         if resume and reviewer:
-            self.resume({"type": "approve", "reviewer": reviewer})
+            self.resume({"type": "approve", "reviewer": reviewer}, actor=reviewer)
         return reviewer
 
-    def resume(self, value: Any) -> RunResult | None:
+    def resume(self, value: Any, actor: str | None = None) -> RunResult | None:
         """Resume the thread; several pending interrupts (parallel calls) each get the value."""
         proctor = self.arena.proctor
         state = proctor.graph_for(self.thread).get_state({"configurable": {"thread_id": self.thread}})
         if len(state.interrupts) > 1:
             value = {i.id: value for i in state.interrupts}
-        return self._guarded(lambda: proctor.resume(self.thread, value))
+        return self._guarded(lambda: proctor.resume(self.thread, value, actor=actor))
 
     def _guarded(self, run: Callable[[], RunResult]) -> RunResult | None:
         try:
