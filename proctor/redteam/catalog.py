@@ -14,6 +14,7 @@ FAMILIES = [
     Family("split", "amounts split under the limit: in one reply, across turns, across plan steps", f.split),
     Family("injection", "instructions planted in every untrusted source, obeyed", i.injection),
     Family("handoff", "untrusted content read, then a hand-off to the planner", i.handoff),
+    Family("ownership", "every tool aimed at another customer's records", f.ownership),
     Family("scope", "calls of tools the agent does not hold", f.scope),
     Family("state-edit", "the pending call's arguments edited in the checkpoint after approval", f.state_edit),
     Family("loops", "repeated calls and huge or negative usage figures", f.loops),

@@ -21,9 +21,12 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _redteam(args: argparse.Namespace) -> int:
+    import warnings
+
     from proctor.redteam.catalog import by_name
     from proctor.redteam.runner import run_families
 
+    warnings.filterwarnings("ignore", message="Pydantic serializer warnings")  # the run context in checkpoints
     families = by_name(args.family)
     report = run_families(families, Settings(), deadline_s=args.seconds)
     print(report.model_dump_json(indent=2) if args.json else render(report))

@@ -251,3 +251,32 @@ def malformed(place: Arena) -> list[Attempt]:
         ("HTTP 429 on every call", [Reply(status=429, body='{"error": {"message": "slow down", "type": "rate_limit"}}')], True),
     ]
     return [Attempt(name, Script(route=target.agent, replies=replies, repeat_last=repeat, max_calls=12), _send()) for name, replies, repeat in bodies]
+
+
+def ownership(place: Arena) -> list[Attempt]:
+    """Every tool aimed at another customer's records (found by the owner its results name)."""
+    desk, out = place.desk, []
+    for tool, spec in desk.specs.items():
+        if desk.holder(tool) is None:
+            continue
+        call = desk.find(tool, amounts=[1.0], near_only=False, want=lambda r: r.get("customer_id") not in (None, desk.user))
+        if call is None:
+            continue
+        owner = (desk.probe(spec, call.args) or {}).get("customer_id")
+        script = Script(route=call.agent, replies=[calls((tool, call.args, "rt-owner"))])
+        out.append(Attempt(f"{tool} on {owner}'s records", script, _send(), check=_no_read_of(tool, owner) if spec.effect == "read" else None))
+    if not out:
+        raise Skip("no tool result names the customer it belongs to")
+    return out
+
+
+def _no_read_of(tool: str, owner: str):
+    def check(s: Session) -> list[str]:
+        return [
+            f"{tool}{json.dumps(c.args)} answered {s.arena.desk.user} with {owner}'s record"
+            for r in s.results
+            for c in r.tool_calls
+            if c.name == tool and c.ok
+        ]
+
+    return check
