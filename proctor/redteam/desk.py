@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from proctor.approvals.policy import ActionContext, evaluate
 from proctor.deployment import Deployment
@@ -175,19 +175,13 @@ class Desk:
                     found.append(_why(call, "first-time action"))
         return [c for c in found if self.needs_human(c.tool, c.args, c.amount)]
 
-    def harmless(self, agent: str | None = None, *, failing: bool = False) -> Call | None:
-        """An autonomous write of ``agent`` (or one that will fail its own preconditions)."""
+    def harmless(self, agent: str | None = None) -> Call | None:
+        """An autonomous write (of ``agent``)."""
         for tool in self.writes():
             if agent is not None and tool not in self.agents[agent]:
                 continue
             call = self.find(tool, amounts=[1.0])
-            if call is None:
-                continue
-            if failing:
-                broken = self._broken(call)
-                if broken is not None:
-                    return broken
-            elif self.needs_human(tool, call.args, call.amount) is None:
+            if call is not None and self.needs_human(tool, call.args, call.amount) is None:
                 return call
         return None
 
@@ -213,16 +207,6 @@ class Desk:
                 return call
             except Exception:
                 continue
-        return None
-
-    def _broken(self, call: Call) -> Call | None:
-        spec = self.specs[call.tool]
-        for name, value in call.args.items():
-            if isinstance(value, str) and value in self._all_ids():
-                for other in self._all_ids():
-                    args = {**call.args, name: other}
-                    if other != value and spec.args_schema.model_fields.get(name) and _valid(spec, args) and self.probe(spec, args) is None:
-                        return Call(call.tool, args, call.agent, call.amount, "fails its preconditions")
         return None
 
     # The data.
@@ -313,14 +297,6 @@ class Desk:
 def _why(call: Call, why: str) -> Call:
     call.why = why
     return call
-
-
-def _valid(spec: ToolSpec, args: dict[str, Any]) -> bool:
-    try:
-        spec.args_schema.model_validate(args)
-        return True
-    except ValidationError:
-        return False
 
 
 def _resolved(prop: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
