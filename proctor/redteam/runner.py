@@ -110,7 +110,8 @@ class Session:
     def reviewer_for(self, request: ApprovalRequest) -> str | None:
         amount = request.amount or 0.0
         for reviewer in self.arena.desk.policy.reviewers:
-            if reviewer.id == request.requester or request.rule not in reviewer.roles:
+            needed = getattr(request, "rules", None) or [request.rule]  # every rule that fired, where recorded
+            if reviewer.id == request.requester or any(rule not in reviewer.roles for rule in needed):
                 continue
             if amount and reviewer.max_amount.get(request.currency or "USD", float("inf")) < amount:
                 continue
