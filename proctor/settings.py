@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from ipaddress import ip_address
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from proctor.guards.settings import GuardSettings
 from proctor.releases.settings import ReleaseSettings
-from proctor.pricing import DEFAULT_PRICES, ModelPrice
+from proctor.pricing import DEFAULT_PRICES, DEFAULT_REMOTE_PRICE, FREE, UNPRICED, ModelPrice
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 OFFLINE_MODEL = "offline"
@@ -36,6 +38,21 @@ class Settings(BaseSettings):
     )
     openai_api_key: str | None = Field(None, validation_alias="OPENAI_API_KEY")
     openai_base_url: str | None = Field(None, validation_alias="OPENAI_BASE_URL")
+    model_timeout_s: float = Field(
+        120.0, gt=0, le=3600, description="Seconds one model request may take (a first CPU call can take 45 s)."
+    )
+    model_max_retries: int = Field(
+        2, ge=0, le=10, description="Retries of a failed model request (connection errors, 408/409/429/5xx, timeouts)."
+    )
+    model_max_tokens: int = Field(
+        1024, ge=16, le=65536, description="Cap on the tokens one model reply may generate."
+    )
+    model_temperature: float | None = Field(
+        None, ge=0, le=2, description="Sampling temperature; default: the endpoint's own (0 makes runs repeatable)."
+    )
+    router_timeout_s: float = Field(
+        30.0, gt=0, le=3600, description="Seconds the front door's LLM tier may take before the fast tier decides."
+    )
     seed: int = Field(7, description="Seed of the deterministic data generator.")
     max_request_chars: int = Field(4000, ge=1, description="Longer requests are refused.")
     classifier_threshold: float = Field(
@@ -67,6 +84,19 @@ class Settings(BaseSettings):
     prices: dict[str, ModelPrice] = Field(
         default_factory=lambda: dict(DEFAULT_PRICES), description="USD per million tokens, by model."
     )
+    unpriced_model_price: ModelPrice | None = Field(
+        None,
+        description="Price of models missing from `prices`; default: free on a loopback endpoint, "
+        "else a mid-range price (0.40/1.60 USD per million tokens).",
+    )
+
+    @model_validator(mode="after")
+    def _price_unlisted_models(self) -> Settings:
+        """The ``"*"`` entry of ``prices`` prices every model the table does not name."""
+        if UNPRICED not in self.prices:
+            default = FREE if self.local_endpoint else DEFAULT_REMOTE_PRICE
+            self.prices = {**self.prices, UNPRICED: self.unpriced_model_price or default}
+        return self
 
     def resolved_data_dir(self) -> Path:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -83,3 +113,20 @@ class Settings(BaseSettings):
     @property
     def offline(self) -> bool:
         return self.model == OFFLINE_MODEL
+
+    @property
+    def local_endpoint(self) -> bool:
+        """The OpenAI-compatible endpoint is on this machine (loopback): its calls cost nothing."""
+        return is_loopback(self.openai_base_url)
+
+
+def is_loopback(url: str | None) -> bool:
+    host = urlsplit(url).hostname if url else None
+    if host is None:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
