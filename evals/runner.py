@@ -36,7 +36,7 @@ from proctor.models import chat_model
 from proctor.releases.bundle import Release
 from proctor.releases.gate import report_path
 from proctor.releases.store import ReleaseStore
-from proctor.settings import Settings
+from proctor.settings import OFFLINE_MODEL, Settings
 
 REGRESSION = 1
 ERROR = 2
@@ -60,7 +60,9 @@ def run_eval(
 ) -> Report:
     """Run each task on its own fresh desk and score it; the desks are deleted afterwards."""
     FastClassifier.default()  # trained once here, not by every worker thread at once
-    judge = None if settings.offline else chat_model(settings, eval_settings.judge_model)
+    # PROCTOR_EVAL_JUDGE_MODEL=offline: the deterministic rubric check even with a real desk model.
+    offline_judge = settings.offline or eval_settings.judge_model == OFFLINE_MODEL
+    judge = None if offline_judge else chat_model(settings, eval_settings.judge_model)
     started, clock = datetime.now(UTC), time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="proctor-eval-") as root:
         desks = DeskCopies(Path(root), settings, SEED)

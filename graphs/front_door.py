@@ -15,6 +15,8 @@ from pydantic import BaseModel, Field
 
 from proctor.errors import InvalidRequest
 from proctor.graphs.classifier import FastClassifier, RouteDecision, is_multi_part
+from proctor.guards.state import emit
+from proctor.model_failures import model_failure
 
 ESCALATE, CLARIFY, PLAN = "escalate", "clarify", "plan"
 
@@ -73,9 +75,17 @@ class FrontDoor:
 
     def _ask_llm(self, text: str, fast: RouteDecision) -> RouteDecision:
         menu = "\n".join(f"- {name}: {desc}" for name, desc in self.routes.items())
-        picked = self.llm.with_structured_output(LLMRoute).invoke(
-            [SystemMessage(f"Route the customer's message to one of:\n{menu}"), HumanMessage(text)]
-        )
-        if picked.route not in self.routes:
-            return fast
+        try:
+            picked = self.llm.with_structured_output(LLMRoute).invoke(
+                [SystemMessage(f"Route the customer's message to one of:\n{menu}"), HumanMessage(text)]
+            )
+        except Exception as exc:  # noqa: BLE001 - any model failure: the fast tier's decision stands
+            return _fell_back(fast, f"LLM router failed ({model_failure(exc)})")
+        if not isinstance(picked, LLMRoute) or picked.route not in self.routes:
+            return _fell_back(fast, f"LLM router picked no known route ({getattr(picked, 'route', None)!r})")
         return RouteDecision(route=picked.route, confidence=fast.confidence, tier="llm", reason=picked.reason)
+
+
+def _fell_back(fast: RouteDecision, why: str) -> RouteDecision:
+    emit("router_fallback", reason=why, route=fast.route)
+    return fast.model_copy(update={"reason": f"{why}; fast tier's decision: {fast.reason}"})

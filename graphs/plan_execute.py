@@ -16,7 +16,8 @@ from pydantic import BaseModel, Field
 from proctor.context import RunContext
 from proctor.graphs.classifier import FastClassifier, split_parts
 from proctor.graphs.front_door import latest_request
-from proctor.guards.state import TurnGuards, carried
+from proctor.guards.state import TurnGuards, carried, emit
+from proctor.model_failures import model_failure
 from proctor.offline import LABEL, asked_for, register_responder
 
 MAX_REPLANS = 2
@@ -71,10 +72,22 @@ def build_plan_execute(model: BaseChatModel, agents: Mapping[str, Any]):
     planner_llm = model.with_structured_output(Plan)
     menu = "\n".join(f"- {name}" for name in agents)
 
+    def planned(messages: list[BaseMessage]) -> list[PlanStep]:
+        """The model's plan; when it fails or plans nothing doable, the deterministic planner's."""
+        try:
+            steps = _valid(planner_llm.invoke(messages).steps, agents)
+            why = None if steps else "the plan named no known agent"
+        except Exception as exc:  # noqa: BLE001 - any planner failure degrades to the rule planner
+            steps, why = [], f"planner failed ({model_failure(exc)})"
+        if why is None:
+            return steps
+        emit("planner_fallback", reason=why)
+        return _valid([PlanStep.model_validate(s) for s in offline_plan(messages)["steps"]], agents)
+
     def plan(state: PlanState) -> dict[str, Any]:
         request = latest_request(state["messages"])
         prompt = SystemMessage(f"Split the request into steps, each for one of these agents:\n{menu}")
-        steps = _valid(planner_llm.invoke([prompt, HumanMessage(request)]).steps, agents)
+        steps = planned([prompt, HumanMessage(request)])
         return {"plan": steps, "step_index": 0, "replans": 0, "step_results": []}
 
     def execute(state: PlanState, config: RunnableConfig) -> dict[str, Any]:
@@ -97,7 +110,7 @@ def build_plan_execute(model: BaseChatModel, agents: Mapping[str, Any]):
             SystemMessage(f"Step {'done' if r.ok else 'FAILED'}: {r.instruction} -> {r.answer}") for r in done
         ]
         prompt = SystemMessage(f"Some steps failed. Plan only the remaining work, for these agents:\n{menu}")
-        revised = _valid(planner_llm.invoke([prompt, *notes, HumanMessage(request)]).steps, agents)
+        revised = planned([prompt, *notes, HumanMessage(request)])
         finished = {r.instruction for r in done}
         remaining = [s for s in revised if s.instruction not in finished]
         return {"plan": state["plan"][: state["step_index"]] + remaining, "replans": state["replans"] + 1}

@@ -27,7 +27,7 @@ from proctor.guards.stack import guardrails
 from proctor.guards.state import TurnGuards, emit, fresh_turn
 from proctor.guards.usage import RateLimited
 from proctor.handoff import escalate
-from proctor.models import chat_model
+from proctor.models import router_model
 from proctor.settings import Settings
 from proctor.specialists import build_specialist
 
@@ -83,8 +83,7 @@ def build_graph(
     routes = {spec.name: spec.description for spec in deployment.specs}
     routes[ESCALATE] = "Legal, medical, safety or threatening matters: a human must take over."
     routes[CLARIFY] = "Too vague to act on: ask a clarifying question."
-    llm = None if settings.offline else chat_model(settings)
-    front = FrontDoor(routes, classifier=deployment.classifier, llm=llm, threshold=settings.classifier_threshold)
+    front = FrontDoor(routes, classifier=deployment.classifier, llm=router_model(settings), threshold=settings.classifier_threshold)
 
     def front_door(state: SupervisorState, runtime: Runtime[RunContext]) -> Command:
         text = latest_request(state["messages"])

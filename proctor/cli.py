@@ -11,6 +11,8 @@ from proctor.errors import ProctorError
 from proctor.runner import Proctor, RunResult
 from proctor.settings import Settings
 
+MODEL_FAILED = 3  # `proctor run`: the model endpoint failed; the answer says so
+
 DEMO_REQUESTS = [
     ("billing", "I was charged twice for invoice {duplicate_invoice}, please refund the duplicate"),
     ("support", "How do I connect my device to Wi-Fi?"),
@@ -66,7 +68,7 @@ def _feature_commands() -> list:
 def _run(args: argparse.Namespace) -> int:
     result = Proctor(Settings()).run(args.text, user_id=args.user, thread_id=args.thread)
     print(result.model_dump_json(indent=2) if args.json else _render(result))
-    return 0
+    return MODEL_FAILED if result.status == "failed" else 0
 
 
 def _demo(args: argparse.Namespace) -> int:

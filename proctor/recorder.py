@@ -10,6 +10,8 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.outputs import LLMResult
 from pydantic import BaseModel
 
+from proctor.guards.state import GUARD_EVENT
+
 
 class ToolCallRecord(BaseModel):
     name: str
@@ -32,6 +34,7 @@ class RunRecorder(BaseCallbackHandler):
     def __init__(self) -> None:
         self.tool_calls: dict[str, ToolCallRecord] = {}
         self.model_calls: list[ModelCallRecord] = []
+        self.model_failures: list[dict[str, Any]] = []  # ``model_failure`` guard events' failures, in order
         self._tool_runs: dict[UUID, str] = {}
         self._lock = threading.Lock()
 
@@ -67,6 +70,11 @@ class RunRecorder(BaseCallbackHandler):
                             output_tokens=usage.get("output_tokens", 0),
                         )
                     )
+
+    def on_custom_event(self, name: str, data: Any, *, run_id: UUID, **kw: Any) -> None:
+        if name == GUARD_EVENT and isinstance(data, dict) and data.get("kind") == "model_failure":
+            with self._lock:
+                self.model_failures.append(data.get("failure") or {})
 
     def _record(self, run_id: UUID) -> ToolCallRecord | None:
         with self._lock:

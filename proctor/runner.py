@@ -15,6 +15,7 @@ from proctor.context import RunContext
 from proctor.errors import InvalidRequest, UnknownThread
 from proctor.graphs.front_door import check_request
 from proctor.graphs.supervisor import build_graph
+from proctor.model_failures import ModelFailure
 from proctor.pricing import cost_usd
 from proctor.recorder import RunRecorder, ToolCallRecord
 from proctor.checkpoints import open_checkpointer
@@ -34,7 +35,7 @@ class RunResult(BaseModel):
 
     thread_id: str
     trace_id: str
-    status: Literal["done", "interrupted"]
+    status: Literal["done", "interrupted", "failed"]
     route: str | None
     answer: str
     tool_calls: list[ToolCallRecord]
@@ -42,6 +43,7 @@ class RunResult(BaseModel):
     model: str
     interrupts: list[Any] = []
     release: str | None = None
+    error: ModelFailure | None = None  # why the status is "failed": the model endpoint's failure
 
 
 class Proctor:
@@ -173,10 +175,11 @@ class Proctor:
         out = sum(c.output_tokens for c in recorder.model_calls)
         cost = sum(cost_usd(self.settings.prices, c.model, c.input_tokens, c.output_tokens) for c in recorder.model_calls)
         models = sorted({c.model for c in recorder.model_calls})
+        failure = ModelFailure.model_validate(recorder.model_failures[0]) if recorder.model_failures else None
         return RunResult(
             thread_id=config["configurable"]["thread_id"],
             trace_id=str(config["run_id"]),
-            status="interrupted" if state.interrupts else "done",
+            status="interrupted" if state.interrupts else "failed" if failure else "done",
             route=state.values.get("route"),
             answer=answer,
             tool_calls=list(recorder.tool_calls.values()),
@@ -184,6 +187,7 @@ class Proctor:
             model=", ".join(models) or "none",
             interrupts=[i.value for i in state.interrupts],
             release=config["metadata"]["release_id"] or None,
+            error=failure,
         )
 
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from proctor.context import RunContext
 from proctor.errors import ProctorError, ToolError, TransientToolError
+from proctor.model_failures import ModelFailures
 from proctor.tomlfile import load_toml
 
 
@@ -78,9 +79,10 @@ def report_tool_error(exc: Exception, request: Any) -> str | None:
 
 
 def default_middleware(spec: AgentSpec) -> list[AgentMiddleware]:
-    """Tool error handling, innermost. (The model-call limit is enforced by the run budget guard,
-    which adds no graph step, unlike ``ModelCallLimitMiddleware``'s hooks.)"""
+    """Tool error handling and model failures, innermost. (The model-call limit is enforced by the
+    run budget guard, which adds no graph step, unlike ``ModelCallLimitMiddleware``'s hooks.)"""
     return [
+        ModelFailures(),
         ToolErrorMiddleware(on_error=report_tool_error),
         ToolRetryMiddleware(
             max_retries=spec.limits.tool_retries,

@@ -240,7 +240,9 @@ class TraceCapture(BaseCallbackHandler):
         spans = [_span(s, prices) for s in sorted([*self._spans.values(), *self._events], key=_started)]
         llm = [s for s in spans if s.kind == "llm"]
         tools = list(dict.fromkeys(s.name for s in spans if s.kind == "tool"))
-        if root.status == "error":
+        # A model failure the run degraded around (proctor.model_failures) still failed the run.
+        degraded = any(e.kind == "guardrail" and e.name == "model_failure" for e in self._events)
+        if root.status == "error" or degraded:
             status: Status = "error"
         elif self._interrupts:
             status = "interrupted"
@@ -260,7 +262,7 @@ class TraceCapture(BaseCallbackHandler):
             input_tokens=sum(s.input_tokens for s in llm),
             output_tokens=sum(s.output_tokens for s in llm),
             cost_usd=round(sum(s.cost_usd for s in llm), 8),
-            error_class=type(self._root_error).__name__ if self._root_error else None,
+            error_class=type(self._root_error).__name__ if self._root_error else "ModelFailure" if degraded else None,
             tools=tools,
             input=self.request,
             answer=self.answer,
