@@ -201,7 +201,7 @@ def serve(
     pid_file, log = _files(port)
     if ready(port):
         raise LocalModelError(f"something already serves 127.0.0.1:{port}; `scripts/local-llm stop --port {port}`")
-    cmd = [sys.executable, "-m", "proctor.local_llm", "run", str(model), "--alias", source.alias,
+    cmd = [sys.executable, __file__, "run", str(model), "--alias", source.alias,
            "--port", str(port), "--threads", str(threads), "--ctx", str(ctx), "--slots", str(slots)]  # fmt: skip
     with log.open("wb") as out:
         process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
