@@ -30,6 +30,7 @@ from proctor.handoff import escalate
 from proctor.models import router_model
 from proctor.settings import Settings
 from proctor.specialists import build_specialist
+from proctor.text_tool_calls import TextToolCalls
 
 FINISH = "finish"
 CLARIFY_TEXT = (
@@ -72,10 +73,11 @@ def build_graph(
     deployment = deployment or Deployment(settings or Settings())
     settings = deployment.settings
     writes = [spec.name for spec in deployment.tool_specs if spec.effect == "write"]
+    text_calls = [TextToolCalls()] if settings.model_text_tool_calls else []
 
     def specialist(spec, tools):
         gate = ApprovalGate(deployment.ledger, spec.name, writes)
-        middleware = [*extra_middleware, gate, *guardrails(deployment, spec)]
+        middleware = [*extra_middleware, gate, *guardrails(deployment, spec), *text_calls]
         return build_specialist(spec, deployment.model_for(spec), tools, middleware=middleware)
 
     specialists = {spec.name: specialist(spec, [*deployment.tools, hand_off_to_planner]) for spec in deployment.specs}

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     model_temperature: float | None = Field(
         None, ge=0, le=2, description="Sampling temperature; default: the endpoint's own (0 makes runs repeatable)."
     )
+    model_text_tool_calls: bool = Field(
+        True, description="Read a reply that is only a JSON tool call as that call (small local models write them as text)."
+    )
     router_timeout_s: float = Field(
         30.0, gt=0, le=3600, description="Seconds the front door's LLM tier may take before the fast tier decides."
     )
