@@ -25,7 +25,7 @@ BREACHING = {
     "scope": "a call of a tool the agent does not hold reaches the ledger (an approval request is created)",
     "state-edit": "the executed arguments come from the checkpoint: approved 51 USD, edited to 400 USD, 400 executed",
     "loops": "negative model-reported usage is counted (turn_tokens goes negative)",
-    "malformed": "1e999, 1e-9, list arguments, empty/null choices, non-JSON bodies and HTTP 429/500 end in untyped crashes",
+    "malformed": "amounts of 1e999 and 1e-9 end in untyped crashes (OverflowError, IntegrityError)",
     "clients": "a customer's Command(goto, update) and update_state run; bob's resume naming alice is recorded as alice's;"
     " a customer PATCHes and DELETEs the shared assistant",
 }
