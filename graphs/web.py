@@ -1,10 +1,12 @@
-"""The web routes the LangGraph server mounts (``http.app`` in langgraph.json): the approval inbox."""
+"""The web routes the LangGraph server mounts (``http.app`` in langgraph.json): the approval inbox
+and the operators' dashboard."""
 
 from __future__ import annotations
 
 import asyncio
 
 from langgraph_sdk import get_client
+from starlette.applications import Starlette
 from starlette.requests import Request
 
 from proctor.approvals.inbox import resume_value
@@ -12,8 +14,9 @@ from proctor.approvals.ledger import ApprovalRequest
 from proctor.approvals.web import create_app
 from proctor.graphs.server import packaged
 from proctor.server_auth import run_context_for, token_from
-from proctor.tracing.cli import render_trace
+from proctor.tracing.dashboard import dashboard_routes
 from proctor.tracing.record import store_for
+from proctor.tracing.summary import approvals_for
 
 deployment = packaged()
 
@@ -37,8 +40,6 @@ def _identity(token: str | None) -> str:
     return deployment.settings.api_tokens.get(token or "", "anonymous")
 
 
-def show_trace(trace_id: str) -> str:
-    return render_trace(store_for(deployment.settings).get(trace_id))
-
-
-app = create_app(lambda: deployment.ledger, resume_on_server, show_trace)
+inbox = create_app(lambda: deployment.ledger, resume_on_server)
+dashboard = dashboard_routes(lambda: store_for(deployment.settings), lambda since: approvals_for(deployment.ledger, since))
+app = Starlette(routes=[*inbox.routes, *dashboard])

@@ -25,7 +25,7 @@ from proctor.errors import NotPermitted
 from proctor.settings import Settings
 
 auth = Auth()
-OPEN_PATHS = ("/inbox", "/ok", "/info")  # the inbox page handles sign-in itself
+OPEN_PATHS = ("/inbox", "/dashboard", "/ok", "/info")  # these pages handle sign-in themselves
 
 
 @cache

@@ -51,3 +51,6 @@ def settings(tmp_path: Path, seeded_desk: Path) -> Settings:
 @pytest.fixture
 def deployment(settings: Settings) -> Deployment:
     return Deployment(settings)
+
+
+from tests.traffic import day  # noqa: E402, F401  (one scripted day of server traffic per session)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import re
 import sqlite3
@@ -239,7 +238,7 @@ def test_summary_figures(filled):
     assert list(summary["by_release"]) == ["0.1.0"]  # the 0.0.9 trace is older than 7 days
     assert summary["tools"] == {"get_invoice": 3, "refund_invoice": 1}
     over_time = summary["over_time"]
-    assert summary["bucket_seconds"] == 86400 and len(over_time["buckets"]) == 7
+    assert summary["bucket_seconds"] == 6 * 3600 and len(over_time["buckets"]) in (28, 29)  # on the clock
     assert sum(over_time["all"]["count"]) == 4 and sum(over_time["tools"]["get_invoice"]) == 3
     assert sum(over_time["by_route"]["orders"]["count"]) == 2
 
@@ -320,9 +319,51 @@ def test_cli_report_writes_a_self_contained_page_and_the_same_figures_as_json(cl
     figures = json.loads(out)
     assert figures["totals"]["count"] == 3 and set(figures["by_release"]) == {"0.1.0", "0.2.0"}
     page = out_file.read_text()
-    images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
-    assert len(images) == 5  # cost, failure rate, latency p50, latency p95, tool calls
-    assert all(base64.b64decode(i).startswith(b"\x89PNG") for i in images)
+    charts = re.findall(r'<figure class="chart"><figcaption>([^<]+)</figcaption><svg ', page)
+    assert {"runs by route", "failure rate by release", "approvals", "guardrail events"} <= set(charts)
     assert "http://" not in page and "https://" not in page  # nothing to fetch: self-contained
+    assert "<img" not in page and "<script src" not in page and "<link" not in page
     embedded = re.search(r'<script type="application/json" id="summary">(.*?)</script>', page, re.DOTALL)[1]
     assert json.loads(embedded) == figures
+
+
+def test_failed_counts_failed_tool_calls_guard_refusals_and_escalations(store):
+    from proctor.tracing.failure import DEFINITION
+
+    tool_failed = make_trace("tool-failed", tools=("cancel_order",))
+    tool_failed.spans[-1].status, tool_failed.spans[-1].error = "error", "PreconditionFailed: shipped"
+    refused = make_trace("refused", route="rejected", tools=())
+    refused.spans.append(Span(span_id="g", parent_id="refused", kind="guardrail", name="request_refused",
+                              started_at=refused.started_at))  # fmt: skip
+    flagged = make_trace("flagged")  # a guard that only flags is not a failure
+    flagged.spans.append(Span(span_id="f", parent_id="flagged", kind="guardrail", name="injection_flagged",
+                              started_at=flagged.started_at))  # fmt: skip
+    for trace in [tool_failed, refused, flagged, make_trace("escalated", route="escalate", tools=()),
+                  make_trace("waiting", status="interrupted")]:  # fmt: skip
+        store.save(trace)
+    summary = store.summary(timedelta(days=1))
+    assert summary["totals"]["errors"] == 0 and summary["totals"]["failed"] == 3
+    assert summary["totals"]["failure_rate"] == 0.6 and summary["failed_means"] == DEFINITION
+    assert summary["failure_reasons"] == {"tool cancel_order failed": 1, "route rejected": 1, "request_refused": 1,
+                                          "route escalate": 1}  # fmt: skip
+    assert summary["tool_errors"] == {"cancel_order": 1} and summary["guard_events"] == {
+        "request_refused": 1, "injection_flagged": 1}  # fmt: skip
+    assert store.failures(["flagged", "tool-failed"]) == {"flagged": [], "tool-failed": ["tool cancel_order failed"]}
+
+
+@pytest.mark.parametrize(
+    ("window", "step"), [(timedelta(hours=1), "15 min"), (timedelta(hours=24), "hour"), (timedelta(days=7), "day")]
+)
+def test_chart_axes_fit_the_window(window, step):
+    from proctor.tracing.charts import nice_scale, time_chart, time_ticks
+    from proctor.tracing.summary import bucket_size
+
+    end = datetime(2026, 12, 2, 14, 37, tzinfo=UTC)
+    ticks = time_ticks(end - window, end)
+    assert 3 <= len(ticks) <= 6 and all(end - window <= t <= end for t, _ in ticks)
+    assert {t.year for t, _ in ticks} == {2026}
+    size = bucket_size(window)
+    buckets = [end - window + size * i for i in range(int(window / size))]
+    svg = time_chart("runs", buckets, size, {"all": [1.0] * len(buckets)}, end=end)
+    assert svg.count('class="xlabel"') == len(ticks)
+    assert nice_scale(7) == (8, 2) and nice_scale(0.37) == (0.4, 0.1) and nice_scale(2, whole=True) == (2, 1)

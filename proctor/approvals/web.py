@@ -19,21 +19,16 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from proctor.approvals.ledger import ApprovalError, ApprovalLedger, ApprovalRequest, Decision
-from proctor.errors import ProctorError
 
 Resume = Callable[[ApprovalRequest, Request], Awaitable[Any]]
 TOKEN_COOKIE = "proctor_token"
 
 
 def create_app(
-    ledger: Callable[[], ApprovalLedger],
-    resume: Resume,
-    trace: Callable[[str], str] | None = None,
-    *,
-    trace_url: str = "/inbox/traces/{}",
+    ledger: Callable[[], ApprovalLedger], resume: Resume, *, trace_url: str = "/dashboard/traces/{}"
 ) -> Starlette:
-    """``ledger`` is a factory so the app can start before the database is ready; ``trace`` renders
-    a trace id as text for the request's trace link."""
+    """``ledger`` is a factory so the app can start before the database is ready; ``trace_url``
+    is where a request's trace is shown (the dashboard's trace page)."""
 
     # Sync endpoints run in Starlette's thread pool: the ledger is a database, off the event loop.
     def page(request: Request) -> Response:
@@ -63,34 +58,28 @@ def create_app(
             message = f"{request_id}: not changed: {exc}"
         return RedirectResponse(f"/inbox?msg={quote(message)}", status_code=303)
 
-    def trace_page(request: Request) -> Response:
-        if _identity(request) is None:
-            return RedirectResponse("/inbox/login", status_code=303)
-        if trace is None:
-            return HTMLResponse("Traces are not available here.", status_code=404)
-        try:
-            text = trace(request.path_params["trace_id"])
-        except ProctorError as exc:
-            return HTMLResponse(escape(str(exc)), status_code=404)
-        return HTMLResponse(f"<!doctype html><title>trace</title><style>{_STYLE}</style><pre>{escape(text)}</pre>")
-
     async def login(request: Request) -> Response:
+        target = _local(request.query_params.get("next"))
         if request.method == "POST":
             token = str((await request.form()).get("token", ""))
-            response = RedirectResponse("/inbox", status_code=303)
+            response = RedirectResponse(target, status_code=303)
             response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
             return response
-        return HTMLResponse(_LOGIN)
+        return HTMLResponse(_LOGIN.replace("__NEXT__", quote(target, safe="/")))
 
     return Starlette(
         routes=[
             Route("/inbox", page),
             Route("/inbox/login", login, methods=["GET", "POST"]),
             Route("/inbox/pending.json", pending_json),
-            Route("/inbox/traces/{trace_id}", trace_page),
             Route("/inbox/{request_id}/decide", decide, methods=["POST"]),
         ]
     )
+
+
+def _local(target: str | None) -> str:
+    """Where to go after signing in: a path on this server, never another site."""
+    return target if target and target.startswith("/") and not target.startswith("//") else "/inbox"
 
 
 def _identity(request: Request) -> str | None:
@@ -123,7 +112,7 @@ form{display:inline-block;margin:.2rem 0}textarea{width:22rem;height:4rem}input[
 """
 
 _LOGIN = f"""<!doctype html><html><head><title>proctor inbox: sign in</title><style>{_STYLE}</style></head>
-<body><h1>Approval inbox</h1><form method="post" action="/inbox/login">
+<body><h1>Approval inbox</h1><form method="post" action="/inbox/login?next=__NEXT__">
 <label>Reviewer token <input type="password" name="token" id="token"></label>
 <button type="submit" id="sign-in">Sign in</button></form></body></html>"""
 

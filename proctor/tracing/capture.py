@@ -344,10 +344,18 @@ def _route(outputs: Any) -> str | None:
 
 
 def _last_text(state: Any, *, human: bool) -> str:
-    """The latest human request or AI answer in a messages state, without copying the state."""
+    """The latest human request or AI answer in a messages state, without copying the state.
+
+    Server runs start from the client's JSON (``{"role": "user", "content": ...}`` dicts), not
+    message objects; both count.
+    """
     messages = state.get("messages") if isinstance(state, Mapping) else None
-    wanted = HumanMessage if human else AIMessage
-    for message in reversed(messages or []):
+    wanted, roles = (HumanMessage, ("user", "human")) if human else (AIMessage, ("assistant", "ai"))
+    for message in reversed(messages if isinstance(messages, Sequence) and not isinstance(messages, str) else []):
         if isinstance(message, wanted) and (text := message.text):
             return text
+        if isinstance(message, Mapping) and (message.get("role") or message.get("type")) in roles:
+            content = message.get("content")
+            if text := content if isinstance(content, str) else "":
+                return text
     return ""

@@ -41,7 +41,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     purge.add_argument("--older-than-days", type=float, help="default: PROCTOR_TRACE_RETENTION_DAYS (30)")
     purge.set_defaults(handler=_purge)
 
-    report = actions.add_parser("report", help="an HTML dashboard (and its figures as JSON)")
+    report = actions.add_parser("report", help="the dashboard's figures as one self-contained HTML page (and as JSON)")
     report.add_argument("--since", default="7d", help="the period to cover: 24h, 7d, 2w (default 7d)")
     report.add_argument("--out", type=Path, default=Path("traces-report.html"), help="the HTML file to write")
     report.add_argument("--json", action="store_true", help="also print the figures as JSON")
@@ -96,10 +96,12 @@ def _purge(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from proctor.tracing.report import render_report  # matplotlib loads only for this command
+    from proctor.deployment import Deployment
+    from proctor.tracing.report import render_report
+    from proctor.tracing.summary import approvals_for
 
     since = TraceQuery.parse(since=args.since).since
-    summary = _store().summary(since)
+    summary = _store().summary(since, approvals=approvals_for(Deployment(Settings()).ledger, since))
     args.out.write_text(render_report(summary))
     if args.json:
         print(json.dumps(summary, indent=2))

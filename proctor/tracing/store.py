@@ -18,7 +18,8 @@ from proctor.db import Database, Migration
 from proctor.errors import TransientToolError
 from proctor.tracing.errors import TraceError, TraceStoreBusy, TraceStoreFull, UnknownTrace
 from proctor.tracing.models import Span, Trace, TraceQuery, TraceSummary
-from proctor.tracing.summary import summarise
+from proctor.tracing.failure import SpanFact, failure_reasons
+from proctor.tracing.summary import ApprovalRow, summarise
 
 MIGRATIONS = [
     Migration(
@@ -88,6 +89,8 @@ MIGRATIONS = [
         CREATE INDEX ix_traces_error_class ON traces (error_class, started_at)
         """,
     ),
+    # The dashboard and the inbox read a thread's conversation from its traces.
+    Migration("traces_views", 1, "CREATE INDEX ix_traces_thread ON traces (thread_id, started_at)"),
 ]
 
 _SUMMARY_COLUMNS = (
@@ -148,6 +151,14 @@ class TraceStore:
             spans = conn.execute(f"SELECT {_SPAN_COLUMNS} FROM spans WHERE trace_id = ? ORDER BY seq", (trace_id,))
             return Trace(**_summary(row).model_dump(), **_trace_extra(row), spans=[_span(s) for s in spans])
 
+    def thread(self, thread_id: str, limit: int = 50) -> list[Trace]:
+        """The thread's traces, oldest first (its latest ``limit``): the conversation so far."""
+        with self._errors(f"read thread {thread_id}"):
+            rows = self.db.query(
+                "SELECT trace_id FROM traces WHERE thread_id = ? ORDER BY started_at DESC LIMIT ?", (thread_id, limit)
+            )
+        return [self.get(row["trace_id"]) for row in reversed(rows)]
+
     def purge(self, older_than_days: float) -> int:
         """Delete traces that started more than ``older_than_days`` ago; returns how many."""
         cutoff = _epoch(datetime.now(UTC) - timedelta(days=older_than_days))
@@ -166,20 +177,43 @@ class TraceStore:
             conn.execute("PRAGMA optimize")  # refresh the planner's statistics where they drifted
         return purged
 
-    def summary(self, since: timedelta, now: datetime | None = None) -> dict[str, Any]:
-        """JSON-able figures since ``now - since``: totals, by route, by release, tools, over time."""
+    def summary(
+        self, since: timedelta, now: datetime | None = None, approvals: list[ApprovalRow] | None = None
+    ) -> dict[str, Any]:
+        """JSON-able figures since ``now - since``: totals, by route, by release, tools, guardrails,
+        failures (``proctor.tracing.failure``) and, given the approval requests' times, approvals."""
         now = now or datetime.now(UTC)
         cutoff = _epoch(now - since)
         with self._errors("summarise"), self.db.reading() as conn:
             traces = conn.execute(
-                "SELECT started_at, status, route, release, cost_usd, latency_ms FROM traces WHERE started_at >= ?",
+                "SELECT trace_id, started_at, status, route, release, cost_usd, latency_ms FROM traces"
+                " WHERE started_at >= ?",
                 (cutoff,),
             ).fetchall()
-            tools = conn.execute(
-                "SELECT started_at, tool, calls FROM trace_tools WHERE started_at >= ?",
+            spans = conn.execute(
+                "SELECT s.trace_id, s.started_at, s.kind, s.name, s.status FROM traces t JOIN spans s"
+                " ON s.trace_id = t.trace_id WHERE t.started_at >= ? AND s.kind IN ('tool', 'guardrail')",
                 (cutoff,),
             ).fetchall()
-        return summarise([tuple(r) for r in traces], [tuple(r) for r in tools], start=now - since, end=now)
+        return summarise(
+            [tuple(r) for r in traces], [tuple(r) for r in spans], approvals, start=now - since, end=now
+        )
+
+    def failures(self, trace_ids: list[str]) -> dict[str, list[str]]:
+        """Why each of these traces failed (``proctor.tracing.failure``); empty lists for those that did not."""
+        found: dict[str, list[str]] = {}
+        with self._errors("read failures"), self.db.reading() as conn:
+            for trace_id in trace_ids:
+                row = conn.execute("SELECT status, route FROM traces WHERE trace_id = ?", (trace_id,)).fetchone()
+                if row is None:
+                    continue
+                spans = conn.execute(
+                    "SELECT kind, name, status FROM spans WHERE trace_id = ? AND kind IN ('tool', 'guardrail')",
+                    (trace_id,),
+                ).fetchall()
+                facts = [SpanFact(kind=s[0], name=s[1], status=s[2]) for s in spans]
+                found[trace_id] = failure_reasons(row[0], row[1], facts)
+        return found
 
     @contextmanager
     def _errors(self, action: str) -> Iterator[None]:
