@@ -40,6 +40,6 @@ def _identity(token: str | None) -> str:
     return deployment.settings.api_tokens.get(token or "", "anonymous")
 
 
-inbox = create_app(lambda: deployment.ledger, resume_on_server)
+inbox = create_app(lambda: deployment.ledger, resume_on_server, thread=lambda t: store_for(deployment.settings).thread(t))
 dashboard = dashboard_routes(lambda: store_for(deployment.settings), lambda since: approvals_for(deployment.ledger, since))
 app = Starlette(routes=[*inbox.routes, *dashboard])

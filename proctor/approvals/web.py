@@ -1,16 +1,16 @@
-"""The approval inbox page: pending requests with their context, approve / edit / reject.
+"""The approval inbox: waiting requests with their context, approve / edit / reject, and the history.
 
 A small Starlette app, mounted on the LangGraph server through ``http.app`` in langgraph.json.
-Who is deciding comes from the server's authentication (``request.user``), never from the form.
+Who is deciding comes from the server's authentication (``request.user``), never from the form;
+whether they may decide a request is the ledger's own check (``ApprovalLedger.may_decide``).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
-from html import escape
+from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -18,25 +18,47 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from proctor.approvals.args_form import parse_fields, same_call
+from proctor.approvals.inbox_page import AGES, Card, history_page, inbox_page, login_page
 from proctor.approvals.ledger import ApprovalError, ApprovalLedger, ApprovalRequest, Decision
+from proctor.tracing.models import Trace, parse_duration
 
 Resume = Callable[[ApprovalRequest, Request], Awaitable[Any]]
+Thread = Callable[[str], list[Trace]]  # a thread's traces, oldest first: its conversation
 TOKEN_COOKIE = "proctor_token"
+_FILTERS = ("rule", "agent", "older")
 
 
 def create_app(
-    ledger: Callable[[], ApprovalLedger], resume: Resume, *, trace_url: str = "/dashboard/traces/{}"
+    ledger: Callable[[], ApprovalLedger],
+    resume: Resume,
+    *,
+    thread: Thread | None = None,
+    trace_url: str = "/dashboard/traces/{}",
 ) -> Starlette:
-    """``ledger`` is a factory so the app can start before the database is ready; ``trace_url``
-    is where a request's trace is shown (the dashboard's trace page)."""
+    """``ledger`` is a factory so the app can start before the database is ready; ``thread`` reads
+    a thread's conversation (from the trace store); ``trace_url`` is where a request's trace is shown."""
 
     # Sync endpoints run in Starlette's thread pool: the ledger is a database, off the event loop.
     def page(request: Request) -> Response:
         reviewer = _identity(request)
         if reviewer is None:
-            return RedirectResponse("/inbox/login", status_code=303)
-        rows = ledger().requests("pending")
-        return HTMLResponse(_page(reviewer, rows, request.query_params.get("msg", ""), trace_url))
+            return _sign_in(request)
+        filters = {k: request.query_params.get(k, "") for k in _FILTERS}
+        pending = ledger().requests("pending")
+        choices = {"rule": sorted({r for p in pending for r in _rules(p)}), "agent": sorted({p.agent for p in pending})}
+        cards = [_card(ledger(), thread, r, reviewer) for r in pending if _matches(r, filters)]
+        message = request.query_params.get("msg", "")
+        error = request.query_params.get("error") == "1"
+        return HTMLResponse(inbox_page(reviewer, cards, filters, choices, message, error, trace_url))
+
+    def history(request: Request) -> Response:
+        reviewer = _identity(request)
+        if reviewer is None:
+            return _sign_in(request)
+        decided = [r for r in ledger().requests(None) if r.status in ("approved", "edited", "rejected")]
+        decided.sort(key=lambda r: r.decided_at or "", reverse=True)
+        return HTMLResponse(history_page(reviewer, decided))
 
     def pending_json(request: Request) -> Response:
         if _identity(request) is None:
@@ -46,17 +68,18 @@ def create_app(
     async def decide(request: Request) -> Response:
         reviewer = _identity(request)
         if reviewer is None:
-            return RedirectResponse("/inbox/login", status_code=303)
+            return _sign_in(request)
         form = await request.form()
         request_id = request.path_params["request_id"]
         try:
-            decision = _decision(reviewer, form)
+            asked = await run_in_threadpool(lambda: ledger().get(request_id))
+            decision = _decision(ledger(), asked, reviewer, form)
             decided = await run_in_threadpool(lambda: ledger().decide(request_id, decision))
             await resume(decided, request)
-            message = f"{request_id}: {decided.status}"
+            query = {"msg": f"{request_id}: {decided.status} by {reviewer}"}
         except (ApprovalError, ValueError) as exc:
-            message = f"{request_id}: not changed: {exc}"
-        return RedirectResponse(f"/inbox?msg={quote(message)}", status_code=303)
+            query = {"msg": f"{request_id}: not changed: {exc}", "error": "1"}
+        return RedirectResponse(f"/inbox?{urlencode(query)}#{quote(request_id)}", status_code=303)
 
     async def login(request: Request) -> Response:
         target = _local(request.query_params.get("next"))
@@ -65,11 +88,12 @@ def create_app(
             response = RedirectResponse(target, status_code=303)
             response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
             return response
-        return HTMLResponse(_LOGIN.replace("__NEXT__", quote(target, safe="/")))
+        return HTMLResponse(login_page(target))
 
     return Starlette(
         routes=[
             Route("/inbox", page),
+            Route("/inbox/history", history),
             Route("/inbox/login", login, methods=["GET", "POST"]),
             Route("/inbox/pending.json", pending_json),
             Route("/inbox/{request_id}/decide", decide, methods=["POST"]),
@@ -77,9 +101,64 @@ def create_app(
     )
 
 
+def _card(ledger: ApprovalLedger, thread: Thread | None, r: ApprovalRequest, reviewer: str) -> Card:
+    deciders = [f"{p.name} ({p.id})" for p in ledger.policy.reviewers if _refusal(ledger, r, p.id) is None]
+    turns = thread(r.thread_id) if thread else []
+    schema = ledger.tools[r.tool].args_schema
+    return Card(request=r, schema_=schema, turns=turns, refusal=_refusal(ledger, r, reviewer), deciders=deciders)
+
+
+def _refusal(ledger: ApprovalLedger, r: ApprovalRequest, reviewer: str) -> str | None:
+    """Why ``reviewer`` may not decide ``r``, by the ledger's own check; None when they may."""
+    may_decide = getattr(ledger, "may_decide", None)
+    try:
+        if may_decide is not None:
+            may_decide(r, reviewer)
+        else:  # a ledger without the check of its own: the checks its decide runs for an approval
+            ledger._check(r, Decision(type="approve", reviewer=reviewer))
+    except ApprovalError as exc:
+        return str(exc)
+    return None
+
+
+def _matches(r: ApprovalRequest, filters: dict[str, str]) -> bool:
+    if filters["rule"] and filters["rule"] not in _rules(r):
+        return False
+    if filters["agent"] and filters["agent"] != r.agent:
+        return False
+    if filters["older"] in AGES:
+        return datetime.now(UTC) - datetime.fromisoformat(r.created_at) >= parse_duration(filters["older"])
+    return True
+
+
+def _rules(r: ApprovalRequest) -> list[str]:
+    return list(getattr(r, "rules", None) or ([r.rule] if r.rule else []))
+
+
+def _decision(ledger: ApprovalLedger, asked: ApprovalRequest, reviewer: str, form: Any) -> Decision:
+    kind = form.get("decision")
+    if kind == "reject":
+        reason, message = (str(form.get(k) or "").strip() or None for k in ("reason", "message"))
+        return Decision(type="reject", reviewer=reviewer, reason=reason, message=message)
+    if kind != "approve":
+        raise ValueError(f"unknown decision {kind!r}")
+    schema = ledger.tools[asked.tool].args_schema
+    if not any(str(k).startswith("arg.") for k in form.keys()):
+        return Decision(type="approve", reviewer=reviewer)
+    args = {**asked.args, **parse_fields(schema, form)}
+    if same_call(schema, args, asked.args):
+        return Decision(type="approve", reviewer=reviewer)
+    return Decision(type="edit", reviewer=reviewer, args=args)
+
+
 def _local(target: str | None) -> str:
     """Where to go after signing in: a path on this server, never another site."""
     return target if target and target.startswith("/") and not target.startswith("//") else "/inbox"
+
+
+def _sign_in(request: Request) -> Response:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/inbox/login?{urlencode({'next': target})}", status_code=303)
 
 
 def _identity(request: Request) -> str | None:
@@ -89,55 +168,3 @@ def _identity(request: Request) -> str | None:
     permissions = getattr(user, "permissions", []) or []
     return identity if identity and "reviewer" in permissions else None
 
-
-def _decision(reviewer: str, form: Any) -> Decision:
-    kind = form.get("decision")
-    if kind == "edit":
-        args = json.loads(str(form.get("args") or ""))
-        if not isinstance(args, dict):
-            raise ValueError("edited arguments must be a JSON object")
-        return Decision(type="edit", reviewer=reviewer, args=args)
-    if kind == "reject":
-        return Decision(type="reject", reviewer=reviewer, reason=str(form.get("reason") or "") or None)
-    if kind == "approve":
-        return Decision(type="approve", reviewer=reviewer)
-    raise ValueError(f"unknown decision {kind!r}")
-
-
-_STYLE = """
-body{font:15px system-ui,sans-serif;margin:2rem;max-width:70rem;color:#222}
-table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.5rem;vertical-align:top;text-align:left}
-code{background:#f4f4f4;padding:.1rem .3rem}.msg{background:#eef6ff;padding:.6rem;margin-bottom:1rem}
-form{display:inline-block;margin:.2rem 0}textarea{width:22rem;height:4rem}input[type=text]{width:14rem}
-"""
-
-_LOGIN = f"""<!doctype html><html><head><title>proctor inbox: sign in</title><style>{_STYLE}</style></head>
-<body><h1>Approval inbox</h1><form method="post" action="/inbox/login?next=__NEXT__">
-<label>Reviewer token <input type="password" name="token" id="token"></label>
-<button type="submit" id="sign-in">Sign in</button></form></body></html>"""
-
-
-def _page(reviewer: str, rows: list[ApprovalRequest], message: str, trace_url: str) -> str:
-    body = "".join(_row(r, trace_url) for r in rows) or '<tr><td colspan="5">Nothing is waiting.</td></tr>'
-    note = f'<p class="msg" id="msg">{escape(message)}</p>' if message else ""
-    return f"""<!doctype html><html><head><title>proctor inbox</title><style>{_STYLE}</style></head><body>
-<h1>Approval inbox</h1><p>Signed in as <b>{escape(reviewer)}</b>. {len(rows)} pending.</p>{note}
-<table><thead><tr><th>Request</th><th>Action</th><th>Why</th><th>Context</th><th>Decision</th></tr></thead>
-<tbody>{body}</tbody></table></body></html>"""
-
-
-def _row(r: ApprovalRequest, trace_url: str) -> str:
-    rid = escape(r.id)
-    amount = f"<br>{r.amount:.2f} {escape(r.currency or '')}" if r.amount is not None else ""
-    trace = f'<a href="{escape(trace_url.format(r.trace_id))}">trace</a>' if r.trace_id else "no trace"
-    args = escape(json.dumps(r.args))
-    return f"""<tr id="{rid}"><td><code>{rid}</code><br>{escape(r.created_at[:19])}</td>
-<td><code>{escape(r.tool)}</code><br><code>{args}</code>{amount}</td>
-<td><b>{escape(r.rule or '')}</b>: {escape(r.why or '')}</td>
-<td>agent {escape(r.agent)}<br>requester {escape(r.requester or '-')}<br>thread <code>{escape(r.thread_id)}</code><br>{trace}</td>
-<td><form method="post" action="/inbox/{rid}/decide"><input type="hidden" name="decision" value="approve">
-<button class="approve">Approve</button></form>
-<form method="post" action="/inbox/{rid}/decide"><input type="hidden" name="decision" value="reject">
-<input type="text" name="reason" placeholder="reason (told to the user)" required><button class="reject">Reject</button></form>
-<form method="post" action="/inbox/{rid}/decide"><input type="hidden" name="decision" value="edit">
-<textarea name="args">{args}</textarea><button class="edit">Approve edited</button></form></td></tr>"""
