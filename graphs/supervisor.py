@@ -101,7 +101,8 @@ def build_graph(
             "route_tier": decision.tier,
             "route_confidence": decision.confidence,
             "route_reason": decision.reason,
-            **fresh_turn(tainted=settings.guards.scan_requests and _injected(text)),
+            **fresh_turn(tainted=bool(flagged := settings.guards.scan_requests and _injected(text)),
+                         taint_sources=flagged or []),
         }
         return Command(goto=decision.route, update=update)
 
@@ -155,8 +156,10 @@ def build_graph(
     return graph.compile(checkpointer=checkpointer or None, name="proctor")
 
 
-def _injected(text: str) -> bool:
+def _injected(text: str) -> list[str]:
+    """Why the request taints the run: empty when the scanner does not flag it."""
     verdict = scan(text)
-    if verdict.flagged:
-        emit("injection_flagged", source="request", score=verdict.score, reasons=verdict.reasons)
-    return verdict.flagged
+    if not verdict.flagged:
+        return []
+    emit("injection_flagged", source="request", score=verdict.score, reasons=verdict.reasons, span=verdict.span)
+    return [f"the request was flagged by the injection scanner (score {verdict.score:.2f}): {'; '.join(verdict.reasons[:2])}"]

@@ -13,6 +13,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -22,6 +23,7 @@ from pydantic import BaseModel, ConfigDict
 
 from proctor.context import RunContext, run_context
 from proctor.db import Database, Migration
+from proctor.guards.provenance import Shape, result_shape
 
 Effect = Literal["read", "write"]
 ToolFn = Callable[[sqlite3.Connection, Any], dict[str, Any]]
@@ -65,8 +67,21 @@ class ToolSpec:
     effect: Effect
     intents: tuple[str, ...] = field(default=())
     """Phrases that signal the tool is wanted; the offline model routes on them."""
-    untrusted: bool = False
-    """Returns free text written outside the company (articles, tickets, emails): it taints the run."""
+    result: type[BaseModel] | None = None
+    """What it returns, field by field: which fields a customer or an outsider could have written
+    (proctor.guards.provenance). Required: a tool returning unclassified text is refused here."""
+
+    def __post_init__(self) -> None:
+        self.shape  # noqa: B018  # the load-time check: raises UnclassifiedResult
+
+    @cached_property
+    def shape(self) -> dict[str, Shape]:
+        return result_shape(self.name, self.result)
+
+    @property
+    def untrusted(self) -> bool:
+        """Some field of its result holds text from outside the company: reading it taints the run."""
+        return _any_untrusted(self.shape)
 
     def bind(self, db: Database) -> BaseTool:
         schema = type(
@@ -96,6 +111,7 @@ class ToolSpec:
                 "effect": self.effect,
                 "intents": list(self.intents),
                 "untrusted": self.untrusted,
+                "untrusted_fields": _untrusted_paths(self.shape),
             },
             response_format="content",
         )
@@ -123,9 +139,9 @@ def desk_tool(
     scopes: Iterable[str],
     effect: Effect,
     intents: Iterable[str] = (),
-    untrusted: bool = False,
+    result: type[BaseModel] | None = None,
 ) -> Callable[[ToolFn], ToolSpec]:
-    """Declare a tool: its docstring is the description the model reads."""
+    """Declare a tool: its docstring is the description the model reads; ``result`` says who wrote what."""
 
     def wrap(fn: ToolFn) -> ToolSpec:
         return ToolSpec(
@@ -136,10 +152,20 @@ def desk_tool(
             scopes=frozenset(scopes),
             effect=effect,
             intents=tuple(intents),
-            untrusted=untrusted,
+            result=result,
         )
 
     return wrap
+
+
+def _any_untrusted(shape: Shape) -> bool:
+    return any(map(_any_untrusted, shape.values())) if isinstance(shape, dict) else shape is not False
+
+
+def _untrusted_paths(shape: Shape, prefix: str = "") -> list[str]:
+    if not isinstance(shape, dict):
+        return [prefix] if shape is not False else []
+    return [p for key, inner in shape.items() for p in _untrusted_paths(inner, f"{prefix}.{key}" if prefix else key)]
 
 
 def idempotency_key(runtime: ToolRuntime) -> str:

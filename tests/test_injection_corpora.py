@@ -9,24 +9,15 @@ Floors sit a little under the measured values; `pytest -s` prints the table.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from proctor.guards.injection import scan
+from proctor.guards.injection.corpus import CORPORA, Corpus, load_corpora
 
-CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
-
-
-@dataclass(frozen=True)
-class Corpus:
-    name: str
-    held_out: bool
-    attack: bool  # attack texts should be flagged; benign texts should not
-    items: list[tuple[str, str]]  # (family, text); the corpus's own family names, "benign" for benign sets
+__all__ = ["CORPORA", "Corpus", "Measured", "family_table", "load_corpora", "measure", "summary_table"]
 
 
 @dataclass(frozen=True)
@@ -39,62 +30,6 @@ class Measured:
     def rate(self) -> float:
         """Recall for an attack set, false-positive rate for a benign one."""
         return sum(self.flagged.values()) / sum(self.total.values())
-
-
-def load_corpora(root: Path) -> list[Corpus]:
-    """Every public set, attack or benign, marked held-out unless it is a train split the rules were tuned on."""
-    bipia, csec = root / "bipia" / "benchmark", root / "cyberseceval_prompt_injection"
-    corpora = [
-        Corpus(f"bipia_{kind}_{split}", split == "test", True, _bipia_attacks(bipia / f"{kind}_attack_{split}.json"))
-        for kind in ("text", "code")
-        for split in ("train", "test")
-    ]
-    corpora += [
-        Corpus("cyberseceval", True, True, _cyberseceval(csec / "prompt_injection.json")),
-        Corpus("cyberseceval_multilingual", True, True,
-               _cyberseceval(csec / "prompt_injection_multilingual_machine_translated.json")),
-    ]
-    corpora += [Corpus(f"bipia_email_{split}", split == "test", False, _jsonl(bipia / "email" / f"{split}.jsonl", "context"))
-                for split in ("train", "test")]
-    corpora += [Corpus(f"tau_{name}", "train" not in name, False, _jsonl(root / "tau_bench" / f"{name}.jsonl", "instruction"))
-                for name in ("retail_tasks_train", "retail_tasks_dev", "retail_tasks_test", "airline_tasks_test")]
-    for domain in ("retail", "airline", "mock"):
-        for split, tasks in _tau2(root / "tau2_bench" / domain).items():
-            corpora.append(Corpus(f"tau2_{domain}_{split}", split != "train", False, tasks))
-    policies = sorted((root / "tau_bench").glob("*_wiki.md")) + sorted((root / "tau2_bench").glob("*/policy.md"))
-    corpora.append(Corpus("tau_policy_paragraphs", True, False, [("benign", p) for f in policies for p in _paragraphs(f)]))
-    return corpora
-
-
-def _bipia_attacks(path: Path) -> list[tuple[str, str]]:
-    return [(family, text) for family, texts in json.loads(path.read_text()).items() for text in texts]
-
-
-def _cyberseceval(path: Path) -> list[tuple[str, str]]:
-    return [(case["injection_variant"], case["user_input"]) for case in json.loads(path.read_text())]
-
-
-def _jsonl(path: Path, field: str) -> list[tuple[str, str]]:
-    return [("benign", json.loads(line)[field]) for line in path.read_text().splitlines() if line.strip()]
-
-
-def _tau2(folder: Path) -> dict[str, list[tuple[str, str]]]:
-    """What the customer brings to the desk: the user scenario's instructions and, in mock, the ticket."""
-    splits = json.loads((folder / "split_tasks.json").read_text())
-    ids = {task_id: split for split in ("train", "test") for task_id in splits.get(split, [])}
-    tasks: dict[str, list[tuple[str, str]]] = {}
-    for task in json.loads((folder / "tasks.json").read_text()):
-        instructions = task["user_scenario"]["instructions"]
-        parts = [instructions] if isinstance(instructions, str) else [
-            value for key, value in instructions.items() if key != "domain" and value
-        ]
-        text = "\n".join(parts + ([task["ticket"]] if task.get("ticket") else []))
-        tasks.setdefault(ids.get(task["id"], "all"), []).append(("benign", text))
-    return tasks
-
-
-def _paragraphs(path: Path) -> list[str]:
-    return [p.strip() for p in path.read_text().split("\n\n") if p.strip()]
 
 
 def measure(corpus: Corpus) -> Measured:

@@ -72,7 +72,8 @@ def test_a_refund_replays_from_its_recording_and_the_live_desk_is_untouched(desk
 def test_a_multi_part_request_replays_through_the_planner(desk, settings):
     ids = demo_ids(desk)
     text = f"Cancel order {ids['pending_order']}, refund the shipping fee and email me a confirmation at {ids['email']}"
-    run = desk.run(text, user_id=ids["customer"])
+    owner = desk.deployment.db.query("SELECT customer_id FROM orders WHERE id = ?", (int(ids["pending_order"]),))
+    run = desk.run(text, user_id=owner[0]["customer_id"])  # the order's customer: their own address taints nothing
     outbox = count(desk, "email_outbox")
 
     result = replay(run.trace_id, settings)

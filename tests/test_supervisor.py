@@ -51,7 +51,8 @@ def test_kb_question_routes_to_support_and_cites_an_article(desk):
 def test_three_part_request_goes_through_plan_and_execute(desk, ids):
     order = ids["pending_order"]
     text = f"Cancel order {order}, refund the shipping fee and email me a confirmation at {ids['email']}"
-    result = desk.run(text)
+    owner = desk.deployment.db.query("SELECT customer_id FROM orders WHERE id = ?", (int(order),))[0]["customer_id"]
+    result = desk.run(text, user_id=owner)  # the order's customer: their own address on the order taints nothing
     assert result.route == "plan"
     names = [c.name for c in result.tool_calls]
     for expected in ("cancel_order", "refund_shipping_fee", "send_email"):

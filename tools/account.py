@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from proctor.errors import NotFound, PreconditionFailed
 from proctor.toolkit import desk_tool
+from proctor.tools import results
 from proctor.tools.schema import (
     CUSTOMER_ID,
     EMAIL,
@@ -109,6 +110,7 @@ def _members_text(members: list[dict[str, Any]]) -> str:
     CustomerLookupArgs,
     scopes=READ,
     effect="read",
+    result=results.CustomerResult,
     intents=[
         "account", "customer", "workspace", "member", "profile", "role", "admin", "owner", "viewer",
         "permission", "who is", "plan",
@@ -163,6 +165,7 @@ def get_customer(conn: sqlite3.Connection, args: CustomerLookupArgs) -> dict[str
     EmailArgs,
     scopes=WRITE,
     effect="write",
+    result=results.ResetResult,
     intents=[
         "password",
         "reset link",
@@ -213,6 +216,7 @@ def send_password_reset(conn: sqlite3.Connection, args: EmailArgs) -> dict[str, 
     RoleArgs,
     scopes=WRITE,
     effect="write",
+    result=results.RoleResult,
     intents=[
         "role", "make admin", "an admin", "an owner", "a viewer", "promote", "demote", "as admin", "to admin",
         "to viewer", "to owner", "to member", "permission",
@@ -279,6 +283,7 @@ def change_user_role(conn: sqlite3.Connection, args: RoleArgs) -> dict[str, Any]
     CloseArgs,
     scopes=WRITE,
     effect="write",
+    result=results.CloseResult,
     intents=[
         "close my account",
         "close the account",

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from proctor.errors import NotFound, PreconditionFailed
 from proctor.toolkit import desk_tool
+from proctor.tools import results
 from proctor.tools.schema import (
     CUSTOMER_ID,
     INVOICE_ID,
@@ -127,6 +128,7 @@ def _invoice_summary(c: Charges) -> str:
     InvoiceArgs,
     scopes=READ,
     effect="read",
+    result=results.InvoiceResult,
     intents=["invoice", "inv-", "charge", "bill", "refund", "money back", "paid twice"],
 )
 def get_invoice(conn: sqlite3.Connection, args: InvoiceArgs) -> dict[str, Any]:
@@ -162,6 +164,7 @@ def get_invoice(conn: sqlite3.Connection, args: InvoiceArgs) -> dict[str, Any]:
     CustomerArgs,
     scopes=READ,
     effect="read",
+    result=results.InvoiceListResult,
     intents=["invoices", "billing history", "payment history", "past bills", "what do i owe", "open balance"],
 )
 def list_invoices(conn: sqlite3.Connection, args: CustomerArgs) -> dict[str, Any]:
@@ -214,6 +217,7 @@ def list_invoices(conn: sqlite3.Connection, args: CustomerArgs) -> dict[str, Any
     RefundArgs,
     scopes=WRITE,
     effect="write",
+    result=results.RefundResult,
     intents=[
         "refund inv-", "refund invoice", "refund the invoice", "refund on inv-", "refund for inv-",
         "refund $", "refund the duplicate", "refund the extra",
@@ -264,6 +268,7 @@ def refund_invoice(conn: sqlite3.Connection, args: RefundArgs) -> dict[str, Any]
     ShippingRefundArgs,
     scopes=WRITE,
     effect="write",
+    result=results.ShippingRefundResult,
     intents=[
         "shipping fee",
         "shipping refund",
@@ -322,6 +327,7 @@ def refund_shipping_fee(conn: sqlite3.Connection, args: ShippingRefundArgs) -> d
     CreditArgs,
     scopes=WRITE,
     effect="write",
+    result=results.CreditResult,
     intents=[
         "account credit",
         "issue a credit",
@@ -367,6 +373,7 @@ def issue_credit(conn: sqlite3.Connection, args: CreditArgs) -> dict[str, Any]:
     PlanArgs,
     scopes=WRITE,
     effect="write",
+    result=results.PlanResult,
     intents=[
         "change plan",
         "change my plan",

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from proctor.errors import PreconditionFailed
 from proctor.toolkit import desk_tool
+from proctor.tools import results
 from proctor.tools.schema import ORDER_ID, desk_today, dollars, order_row, usd
 
 READ, WRITE = ["orders:read"], ["orders:write"]
@@ -70,6 +71,7 @@ def _status_phrase(order: sqlite3.Row, shipment: sqlite3.Row | None, today: date
     OrderArgs,
     scopes=READ,
     effect="read",
+    result=results.OrderResult,
     intents=[
         "order",
         "shipping",
@@ -134,6 +136,7 @@ def get_order(conn: sqlite3.Connection, args: OrderArgs) -> dict[str, Any]:
     CancelArgs,
     scopes=WRITE,
     effect="write",
+    result=results.CancelResult,
     intents=["cancel order", "cancel my order", "cancel the order", "cancel this order", "cancel an order"],
 )
 def cancel_order(conn: sqlite3.Connection, args: CancelArgs) -> dict[str, Any]:
@@ -173,6 +176,7 @@ def cancel_order(conn: sqlite3.Connection, args: CancelArgs) -> dict[str, Any]:
     AddressArgs,
     scopes=WRITE,
     effect="write",
+    result=results.AddressResult,
     intents=["address", "ship it to", "deliver it to", "send it to"],
 )
 def change_shipping_address(conn: sqlite3.Connection, args: AddressArgs) -> dict[str, Any]:
@@ -204,6 +208,7 @@ def change_shipping_address(conn: sqlite3.Connection, args: AddressArgs) -> dict
     ReturnArgs,
     scopes=WRITE,
     effect="write",
+    result=results.ReturnResult,
     intents=[
         "start a return",
         "return my",

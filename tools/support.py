@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from proctor.errors import NotFound
 from proctor.toolkit import desk_tool
+from proctor.tools import results
 from proctor.tools.schema import ARTICLE_ID, CUSTOMER_ID, EMAIL, customer_row, desk_today, plural
 
 TOP_ARTICLES = 3
@@ -99,7 +100,7 @@ def rank(articles: list[sqlite3.Row], query: set[str]) -> list[tuple[float, sqli
     SearchArgs,
     scopes=["kb:read"],
     effect="read",
-    untrusted=True,
+    result=results.SearchResult,
     intents=[
         "how do",
         "how to",
@@ -139,7 +140,7 @@ def search_kb(conn: sqlite3.Connection, args: SearchArgs) -> dict[str, Any]:
     return {"articles": hits, "article_id": hits[0]["article_id"] if hits else None, "summary": summary}
 
 
-@desk_tool(ArticleArgs, scopes=["kb:read"], effect="read", intents=["kb-", "article"], untrusted=True)
+@desk_tool(ArticleArgs, scopes=["kb:read"], effect="read", intents=["kb-", "article"], result=results.ArticleResult)
 def get_article(conn: sqlite3.Connection, args: ArticleArgs) -> dict[str, Any]:
     """Read one help article in full by id (KB-012), e.g. one search_kb returned.
 
@@ -163,7 +164,7 @@ def get_article(conn: sqlite3.Connection, args: ArticleArgs) -> dict[str, Any]:
     CustomerArgs,
     scopes=["tickets:read"],
     effect="read",
-    untrusted=True,
+    result=results.TicketHistoryResult,
     intents=["ticket", "my case", "support history", "my requests"],
 )
 def ticket_history(conn: sqlite3.Connection, args: CustomerArgs) -> dict[str, Any]:
@@ -206,6 +207,7 @@ def ticket_history(conn: sqlite3.Connection, args: CustomerArgs) -> dict[str, An
     TicketArgs,
     scopes=["tickets:write"],
     effect="write",
+    result=results.TicketResult,
     intents=[
         "open a ticket",
         "create a ticket",
@@ -259,6 +261,7 @@ def create_ticket(conn: sqlite3.Connection, args: TicketArgs) -> dict[str, Any]:
     SendEmailArgs,
     scopes=["comms:write"],
     effect="write",
+    result=results.EmailResult,
     intents=[
         "send an email",
         "send me an email",

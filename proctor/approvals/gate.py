@@ -93,6 +93,7 @@ class ApprovalGate(HumanInTheLoopMiddleware):
             requester=run_context(request.runtime).requester.id,  # set by the entry point, never by a payload
             request=text,
             tainted=bool(request.state.get("tainted")),
+            taint_sources=list(request.state.get("taint_sources") or []),
             release_id=metadata.get("release_id"),
         )
 

@@ -126,6 +126,7 @@ class GateContext(BaseModel):
     requester: str | None
     request: str
     tainted: bool = False
+    taint_sources: list[str] = Field(default_factory=list)
     release_id: str | None = None
 
 
@@ -158,15 +159,18 @@ class ApprovalLedger:
             preview = dry_run(self.db, spec, spec.args_schema.model_validate(ctx.args))
         except (ToolError, ValidationError, ValueError):
             return False
-        return evaluate(self.policy, self._action(ctx.tool, ctx.args, ctx.request, preview, ctx.tainted))
+        return evaluate(self.policy, self._action(ctx.tool, ctx.args, ctx.request, preview, ctx.tainted, ctx.taint_sources))
 
-    def _action(self, tool: str, args: dict, request: str, preview: dict, tainted: bool) -> ActionContext:
+    def _action(
+        self, tool: str, args: dict, request: str, preview: dict, tainted: bool, taint_sources: list[str] = ()
+    ) -> ActionContext:
         return ActionContext(
             tool=tool,
             args=args,
             request=request,
             amount=preview.get("amount") if isinstance(preview.get("amount"), int | float) else None,
             tainted=tainted,
+            taint_sources=list(taint_sources),
             approvals_of_class=self.track_record(tool),
         )
 

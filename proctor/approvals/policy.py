@@ -92,6 +92,7 @@ class ActionContext(BaseModel):
     amount: float | None = Field(None, description="Monetary impact, from a dry run of the call.")
     currency: str = "USD"
     tainted: bool = Field(False, description="Untrusted content has entered this run.")
+    taint_sources: list[str] = Field(default_factory=list, description="Why the run is tainted, for the reviewer.")
     approvals_of_class: int = 0
 
 
@@ -147,7 +148,8 @@ def _tainted(policy: ApprovalPolicy, a: ActionContext) -> Verdict | None:
     # Every gated call is a write: once untrusted text is in the run, none runs on its own
     # unless the policy exempts it.
     if a.tainted and a.tool not in policy.taint_exempt:
-        return Verdict(rule="tainted", why="untrusted content entered this run before this action")
+        sources = f": {'; '.join(a.taint_sources)}" if a.taint_sources else ""
+        return Verdict(rule="tainted", why=f"untrusted content entered this run before this action{sources}")
     return None
 
 

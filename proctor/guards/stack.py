@@ -34,7 +34,7 @@ def guardrails(deployment: Deployment, spec: AgentSpec) -> list[AgentMiddleware]
         citation, source = grounding
         verifier = None if settings.offline else deployment.model
         guards.append(GroundingCheck(citation, source, to_human, verifier=verifier))
-    guards.append(UntrustedContent({t.name for t in deployment.tool_specs if t.untrusted}))
+    guards.append(UntrustedContent({t.name: t.shape for t in deployment.tool_specs}))
     return guards
 
 

@@ -23,6 +23,7 @@ class TurnGuards(TypedDict, total=False):
     turn_tokens: int
     turn_cost_usd: float
     tainted: bool
+    taint_sources: list[str]  # why the run is tainted, in words a reviewer reads
     tool_signatures: list[str]
     loop_warned: bool
 
@@ -34,12 +35,13 @@ class GuardState(AgentState, TurnGuards):
 GUARD_KEYS = tuple(TurnGuards.__annotations__)
 
 
-def fresh_turn(tainted: bool = False) -> dict[str, Any]:
+def fresh_turn(tainted: bool = False, taint_sources: list[str] | None = None) -> dict[str, Any]:
     return {
         "turn_model_calls": 0,
         "turn_tokens": 0,
         "turn_cost_usd": 0.0,
         "tainted": tainted,
+        "taint_sources": list(taint_sources or []),
         "tool_signatures": [],
         "loop_warned": False,
     }
