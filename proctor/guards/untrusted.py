@@ -57,7 +57,8 @@ class UntrustedContent(AgentMiddleware):
             text = json.dumps(_quarantined(data, {path: verdict for path, _, verdict in flagged}), ensure_ascii=False)
         elif flagged:
             text = _quarantine(text, flagged[0][2])
-        reasons = [r for _, _, verdict in flagged for r in verdict.reasons]
+        # The tag names what was found, never the evidence: quoting it would hand the model what was withheld.
+        reasons = list(dict.fromkeys(f"{path} {r.split(':', 1)[0]}" for path, _, verdict in flagged for r in verdict.reasons))
         declared = sorted({_field(path) for path, _ in foreign})
         outside = sorted({_field(path) for path, _ in parts}) if shape is not None else []
         wrapped = result.model_copy(update={"content": wrap(name, text, reasons, fields=outside)})
