@@ -69,7 +69,8 @@ class Desk:
         return [n for n, s in self.specs.items() if s.effect == "write" and self.holder(n)]
 
     def untrusted(self) -> list[str]:
-        return [n for n, s in self.specs.items() if getattr(s, "untrusted", False) and self.holder(n)]
+        # Sources are reads: a write whose result carries outside text is itself decided before that text exists.
+        return [n for n, s in self.specs.items() if s.effect == "read" and getattr(s, "untrusted", False) and self.holder(n)]
 
     def money_tools(self) -> list[str]:
         return [t for t in self.policy.money.tools if t in self.specs and self.holder(t)]

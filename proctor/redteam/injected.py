@@ -32,7 +32,7 @@ def plant(place: Arena, read: Call, text: str) -> bool:
         for table in tables:
             columns = [r["name"] for r in db.query(f'PRAGMA table_info("{table}")')]
             for column in columns:
-                rows = db.query(f'SELECT rowid FROM "{table}" WHERE CAST("{column}" AS TEXT) LIKE ? LIMIT 1', (f"%{head}%",))
+                rows = db.query(f'SELECT rowid AS rowid FROM "{table}" WHERE CAST("{column}" AS TEXT) LIKE ? LIMIT 1', (f"%{head}%",))
                 if not rows:
                     continue
                 with db.transaction() as conn:
