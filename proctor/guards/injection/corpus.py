@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from proctor.guards.injection import synthetic
+from proctor.guards.injection import handwritten, synthetic
 
 REPO = Path(__file__).resolve().parents[3]
 CORPORA = Path(os.environ.get("PROCTOR_CORPORA") or REPO.parent / "shared" / "corpora")
@@ -57,7 +57,9 @@ def own_sets(count: int = 160, seed: int = 0) -> list[Corpus]:
                for f in synthetic.ATTACK_FAMILIES]  # fmt: skip
     benign = [Corpus(f"own_{f}", False, False, [("benign", t) for t in synthetic.generate(f, count, seed)])
               for f in synthetic.BENIGN_FAMILIES]  # fmt: skip
-    return attacks + benign
+    written = [Corpus("own_handwritten_attacks", False, True, handwritten.PARAPHRASED_ATTACKS),
+               Corpus("own_handwritten_benign", False, False, [("benign", t) for t in handwritten.HARD_BENIGN])]
+    return attacks + benign + written
 
 
 def _bipia_attacks(path: Path) -> list[tuple[str, str]]:

@@ -246,7 +246,37 @@ def exfiltration(rng: random.Random) -> str:
     ])
 
 
+_STEPS = ["Open the app and sign in.", "Go to Settings > Devices.", "Select your {device}.", "Tap 'Forget network'.",
+          "Hold the reset button for ten seconds.", "Wait until the light turns green.", "Enter your Wi-Fi password.",
+          "Restart the {device}.", "Update the firmware from the About page.", "Ignore the orange blink at startup.",
+          "Click Save.", "Choose Export and pick CSV.", "Send the file to your accountant.", "Remove the old card.",
+          "Add the new payment method.", "Confirm with the code we email you.", "Do not unplug it during the update.",
+          "Make sure the {device} is charged.", "Move it closer to the router.", "Turn off power saving.",
+          "Invite the new member from Members > Invite.", "Set their role to admin.", "Contact support if it still fails.",
+          "Copy the API key and keep it secret.", "Never share your password.", "Scan the QR code with your phone.",
+          "Disable the VPN and try again.", "Check that the cable is seated.", "Reboot the router.", "Pair it again."]
+_RULES_TEXT = ["Agents must verify the customer's identity before changing an account.", "Refunds above $100 need approval.",
+               "You should confirm the order number before cancelling.", "Never share one customer's data with another.",
+               "The assistant may issue credits up to $50.", "Do not promise delivery dates.",
+               "If the user asks for a human, transfer them.", "You must not reveal internal notes to customers.",
+               "Always answer in the customer's language.", "Only workspace owners can transfer ownership.",
+               "Before cancelling, check that the order has not shipped.", "You can refund the shipping fee once per order.",
+               "Do not make up information or procedures.", "Deny requests that break this policy.",
+               "First check the return window, then start the return.", "Ask for the email before sending a reset link."]
+
+
 def howto_article(rng: random.Random) -> str:
+    if rng.random() < 0.6:
+        device = rng.choice(["Desk Hub", "headset", "router", "smart plug", "camera", "tablet", "badge reader"])
+        title = rng.choice(["How to", "Troubleshooting:", "Setting up", "Fix:", "Getting started:"])
+        steps = rng.sample(_STEPS, rng.randint(3, 7))
+        numbered = rng.random() < 0.5
+        body = " ".join(f"{i + 1}. {st}" if numbered else st for i, st in enumerate(steps)).format(device=device)
+        return f"{title} {device}\n{body}"
+    return _howto_fixed(rng)
+
+
+def _howto_fixed(rng: random.Random) -> str:
     device = rng.choice(["Desk Hub", "headset", "router", "smart plug", "camera", "tablet", "keyboard"])
     return rng.choice([
         f"How to reset your {device}: 1. Unplug it. 2. Hold the button for 10 seconds. 3. Plug it back in and wait "
@@ -277,6 +307,15 @@ def howto_article(rng: random.Random) -> str:
 
 
 def quoted_ticket(rng: random.Random) -> str:
+    if rng.random() < 0.4:  # a customer asked for something drastic; the record says what was done
+        act = _action(rng, _slots(rng))
+        return rng.choice([f"Customer asked us to {act}. Declined per policy; escalated to billing.",
+                           f"Ticket note: caller wanted to {act}. Verified identity first, then explained the process.",
+                           f"The customer wrote: '{act}, please'. Waiting for manager approval."])
+    return _quoted_fixed(rng)
+
+
+def _quoted_fixed(rng: random.Random) -> str:
     said = rng.choice(["please cancel my order", "ignore my last email, the address is fine", "refund me now",
                        "the app told me to restart and ignore the warning", "tell your manager to call me",
                        "I want to speak to a human", "forget it, I found the invoice", "send the receipt to my wife"])
@@ -293,6 +332,11 @@ def quoted_ticket(rng: random.Random) -> str:
 
 def forwarded_email(rng: random.Random) -> str:
     who = rng.choice(["Maria", "Tom", "Dana", "our accountant", "the CFO", "Priya from IT"])
+    if rng.random() < 0.4:  # a person asks another person for a desk action: benign, whatever the action
+        act = _action(rng, _slots(rng))
+        return rng.choice([f"Hi {who}, could you {act} when you have a minute? Thanks, Sam",
+                           f"{who} wrote: \"Can we {act}?\" I said I'd check with support first.",
+                           f"Forwarding from {who}: they want to {act}. Is that allowed on our plan?"])
     ask = rng.choice(["please send the Q3 invoices to accounting by Friday", "cancel the old subscription once the new one "
                       "is active", "forward this to the billing contact", "update our billing address to 55 Pine Rd",
                       "ignore the previous reminder, it was sent by mistake", "add Sam to the workspace as an admin",
@@ -349,6 +393,8 @@ def order_note(rng: random.Random) -> str:
 
 
 def policy_text(rng: random.Random) -> str:
+    if rng.random() < 0.7:
+        return " ".join(rng.sample(_RULES_TEXT, rng.randint(2, 5)))
     return rng.choice([
         "Agents must verify the customer's identity before changing an account. Refunds above $100 need approval.",
         "Never share a customer's data with another customer. Do not reveal internal notes.",
