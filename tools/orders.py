@@ -184,7 +184,7 @@ def change_shipping_address(conn: sqlite3.Connection, args: AddressArgs) -> dict
 
     Needs the order number and the complete new address ('12 Main St, Springfield, IL 62701').
     After shipping the carrier can redirect the parcel with the tracking number; we cannot.
-    Returns order_id, previous_address and shipping_address.
+    Returns order_id, customer_id, previous_address and shipping_address.
     """
     order = order_row(conn, args.order_id)
     if order["status"] not in NOT_SHIPPED:
@@ -198,6 +198,7 @@ def change_shipping_address(conn: sqlite3.Connection, args: AddressArgs) -> dict
     conn.execute("UPDATE orders SET shipping_address = ? WHERE id = ?", (args.address, order["id"]))
     return {
         "order_id": str(order["id"]),
+        "customer_id": order["customer_id"],
         "previous_address": order["shipping_address"],
         "shipping_address": args.address,
         "summary": f"Order {order['id']} will now ship to {args.address} (was {order['shipping_address']}).",

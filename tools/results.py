@@ -58,7 +58,8 @@ class CancelResult(BaseModel):
 
 class AddressResult(BaseModel):
     order_id: Id
-    previous_address: CustomerText  # typed by the customer (no customer_id here: it taints)
+    customer_id: Id
+    previous_address: CustomerText  # typed by the order's customer
     shipping_address: DeskText  # the caller's own argument
     summary: CustomerText  # quotes the previous address
 
