@@ -25,7 +25,7 @@ BREACHING = {
     "scope": "a call of a tool the agent does not hold reaches the ledger (an approval request is created)",
     "state-edit": "the executed arguments come from the checkpoint: approved 51 USD, edited to 400 USD, 400 executed",
     "loops": "negative model-reported usage is counted (turn_tokens goes negative)",
-    "malformed": "amounts of 1e999 and 1e-9 end in untyped crashes (OverflowError, IntegrityError)",
+    "malformed": "an amount of 1e-9 ends in an untyped crash (IntegrityError: CHECK amount_cents > 0)",
     "clients": "a customer's Command(goto, update) and update_state run; bob's resume naming alice is recorded as alice's;"
     " a customer PATCHes and DELETEs the shared assistant",
 }
