@@ -24,6 +24,11 @@ from proctor.settings import Settings
 from proctor.tracing import TraceSettings, record_run
 
 
+# Each step's checkpoint is written before the next step starts: a tool never runs ahead of the
+# model reply that asked for it, so a crash cannot make the model ask (and a write run) again.
+DURABILITY = "sync"
+
+
 class Usage(BaseModel):
     input_tokens: int = 0
     output_tokens: int = 0
@@ -94,13 +99,13 @@ class Proctor:
         trusts it as the requester (quotas, ownership, approvals); authenticate before calling."""
         graph, config, context, recorder = self._prepare(text, user_id, thread_id)
         with record_run(self.settings, config, self._tracing(config)) as traced:
-            graph.invoke(self._input(text), traced, context=context)
+            graph.invoke(self._input(text), traced, context=context, durability=DURABILITY)
         return self._result(graph, config, recorder)
 
     async def arun(self, text: str, *, user_id: str | None = None, thread_id: str | None = None) -> RunResult:
         graph, config, context, recorder = self._prepare(text, user_id, thread_id)
         with record_run(self.settings, config, self._tracing(config)) as traced:
-            await graph.ainvoke(self._input(text), traced, context=context)
+            await graph.ainvoke(self._input(text), traced, context=context, durability=DURABILITY)
         return self._result(graph, config, recorder)
 
     def resume(self, thread_id: str, value: Any, *, actor: str | None = None) -> RunResult:
@@ -119,7 +124,7 @@ class Proctor:
         )
         config, recorder = self._config(context)
         with record_run(self.settings, config, self._tracing(config)) as traced:
-            graph.invoke(Command(resume=value), traced, context=context)
+            graph.invoke(Command(resume=value), traced, context=context, durability=DURABILITY)
         return self._result(graph, config, recorder)
 
     def thread_exists(self, thread_id: str) -> bool:

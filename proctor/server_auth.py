@@ -20,6 +20,7 @@ from typing import Any
 
 from langgraph_sdk import Auth
 
+from proctor.approvals.ledger import ApprovalError
 from proctor.context import RunContext
 from proctor.errors import NotPermitted
 from proctor.settings import Settings
@@ -67,6 +68,8 @@ async def only_reviewers_resume(ctx: Auth.types.AuthContext, value: dict) -> dic
     resuming = (kwargs.get("command") or {}).get("resume") is not None
     if resuming and "reviewer" not in ctx.permissions:
         raise Auth.exceptions.HTTPException(status_code=403, detail="only reviewers may resume an interrupted thread")
+    if resuming:
+        await asyncio.to_thread(_resume_as_reviewer, str(value.get("thread_id")), kwargs["command"]["resume"], ctx.user.identity)
     context = await asyncio.to_thread(run_context_for, ctx.user.identity, value.get("thread_id"), resuming)
     kwargs["context"] = context.model_dump(mode="json")  # replaces whatever the client sent
     return None if "reviewer" in ctx.permissions else {"owner": ctx.user.identity}
@@ -101,6 +104,17 @@ def run_context_for(identity: str, thread_id: Any, resuming: bool) -> RunContext
         requester, actor = caller, None
     release = pin_release(thread, requester.key)
     return RunContext(requester=requester, thread_id=thread, release_id=release or None, actor=actor)
+
+
+def _resume_as_reviewer(thread_id: str, resume: object, identity: str) -> None:
+    """The decider is the authenticated reviewer: a value in no accepted format is a 400; one naming
+    someone else, or a decision this reviewer may not take (role, limit, their own request), a 403."""
+    from proctor.approvals.decisions import screen_resume
+
+    try:
+        screen_resume(_packaged().ledger, thread_id, resume, identity)
+    except ApprovalError as exc:
+        raise Auth.exceptions.HTTPException(status_code=getattr(exc, "status_code", 403), detail=str(exc)) from exc
 
 
 @auth.on.threads

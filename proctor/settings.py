@@ -82,6 +82,10 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="Server auth: bearer token -> identity. Reviewers are the policy's reviewer ids.",
     )
+    server_url: str | None = Field(
+        None, description="The LangGraph server whose threads CLI decisions resume (e.g. http://127.0.0.1:2024)."
+    )
+    server_token: str | None = Field(None, description="A reviewer's bearer token on that server.")
     guards: GuardSettings = Field(default_factory=GuardSettings)
     releases: ReleaseSettings = Field(default_factory=ReleaseSettings)
     prices: dict[str, ModelPrice] = Field(

@@ -1,9 +1,12 @@
-"""Declaring tools: typed arguments, scopes, read/write effect, exactly-once writes.
+"""Declaring tools: typed arguments, scopes, read/write effect, declared impact, exactly-once writes.
 
 A tool is a plain function ``fn(conn, args) -> dict`` plus a :class:`ToolSpec`. Binding a
 spec to a :class:`~proctor.db.Database` gives a LangChain tool. Write tools run inside one
 transaction together with their idempotency record, so a re-executed tool call (a resume,
-a retry, a crash between checkpoint writes) returns the first result instead of acting twice.
+a retry, a crash between checkpoint writes) returns the first result instead of acting twice,
+and a different call under a used key is refused. A write tool may declare its ``impact``: a
+pure function of its arguments (amount, currency, affected customer), evaluated read-only, so
+the approval gate knows what a call would do without running any of it.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ from __future__ import annotations
 import inspect
 import json
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from datetime import UTC, datetime
@@ -19,14 +23,31 @@ from typing import Any, Literal
 
 from langchain.tools import ToolRuntime
 from langchain_core.tools import BaseTool, StructuredTool
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from proctor.context import RunContext, run_context
 from proctor.db import Database, Migration
+from proctor.errors import SemanticToolError
 from proctor.guards.provenance import Shape, result_shape
 
 Effect = Literal["read", "write"]
 ToolFn = Callable[[sqlite3.Connection, Any], dict[str, Any]]
+
+
+class Impact(BaseModel, frozen=True):
+    """What a write would do, known before it runs."""
+
+    amount: float | None = Field(None, ge=0, allow_inf_nan=False, description="Money moved; None: none.")
+    currency: str = "USD"
+    customer_id: str | None = Field(None, description="The customer whose records it changes.")
+
+
+ImpactFn = Callable[[sqlite3.Connection, Any], Impact]
+
+
+class CallConflict(SemanticToolError):
+    """A tool call id was reused for a different call: the first call's record stands."""
+
 
 MIGRATIONS = [
     Migration(
@@ -70,6 +91,8 @@ class ToolSpec:
     result: type[BaseModel] | None = None
     """What it returns, field by field: which fields a customer or an outsider could have written
     (proctor.guards.provenance). Required: a tool returning unclassified text is refused here."""
+    impact: ImpactFn | None = None
+    """Pure and read-only: what a call would do. It raises what the tool would raise, before any effect."""
 
     def __post_init__(self) -> None:
         self.shape  # noqa: B018  # the load-time check: raises UnclassifiedResult
@@ -121,8 +144,34 @@ class _Rollback(Exception):
     """Raised to undo a dry run's transaction."""
 
 
+def impact_of(db: Database, spec: ToolSpec, args: BaseModel) -> Impact:
+    """The call's declared impact, in a read-only transaction: nothing of the call runs."""
+    if spec.impact is None:
+        return Impact()
+    with read_only(db) as conn:
+        return Impact.model_validate(spec.impact(conn, args))
+
+
+@contextmanager
+def read_only(db: Database) -> Iterator[Any]:
+    """A connection that refuses writes (SQLite ``query_only``; Postgres ``READ ONLY``)."""
+    with db.reading() as conn:
+        if db.dialect == "sqlite":
+            conn.execute("PRAGMA query_only = ON")
+            try:
+                yield conn
+            finally:
+                conn.execute("PRAGMA query_only = OFF")
+            return
+        conn.execute("BEGIN READ ONLY")
+        try:
+            yield conn
+        finally:
+            conn.execute("ROLLBACK")
+
+
 def dry_run(db: Database, spec: ToolSpec, args: BaseModel) -> dict[str, Any]:
-    """What the call would do, undone: checks preconditions and reveals amounts before approval."""
+    """What the call would do, undone (replays on a copy use it; approvals use :func:`impact_of`)."""
     outcome: dict[str, Any] = {}
     try:
         with db.transaction() as conn:
@@ -140,6 +189,7 @@ def desk_tool(
     effect: Effect,
     intents: Iterable[str] = (),
     result: type[BaseModel] | None = None,
+    impact: ImpactFn | None = None,
 ) -> Callable[[ToolFn], ToolSpec]:
     """Declare a tool: its docstring is the description the model reads; ``result`` says who wrote what."""
 
@@ -153,6 +203,7 @@ def desk_tool(
             effect=effect,
             intents=tuple(intents),
             result=result,
+            impact=impact,
         )
 
     return wrap
@@ -174,15 +225,24 @@ def idempotency_key(runtime: ToolRuntime) -> str:
 
 
 def execute_once(db: Database, spec: ToolSpec, args: BaseModel, key: str, *, actor: str = "agent") -> dict[str, Any]:
-    """Run a write tool at most once per key; the effect and its record commit together."""
+    """Run a write tool at most once per key; the effect and its record commit together.
+
+    The key's first call is the only one it ever stands for: another tool or other arguments
+    under it are a :class:`CallConflict`, never the first call's result nor a second effect.
+    """
+    args_json = args.model_dump_json()
     with db.transaction() as conn:
         done = conn.execute(
-            "SELECT result FROM tool_effects WHERE idempotency_key = ?", (key,)
+            "SELECT tool, args, result FROM tool_effects WHERE idempotency_key = ?", (key,)
         ).fetchone()
         if done is not None:
+            if done["tool"] != spec.name or json.loads(done["args"]) != json.loads(args_json):
+                raise CallConflict(
+                    f"tool call id {key.rsplit(':', 1)[-1]!r} was already used for another call "
+                    f"({done['tool']}); nothing was done: issue a new tool call"
+                )
             return {**json.loads(done["result"]), "replayed": True}
         result = spec.fn(conn, args)
-        args_json = args.model_dump_json()
         result_json = json.dumps(result, default=str)
         now = datetime.now(UTC).isoformat()
         conn.execute(

@@ -117,7 +117,7 @@ def test_kill_between_effect_and_checkpoint_then_resume_in_a_new_process(setting
     assert crashed.returncode == 9
     assert len(refunds(Proctor(settings), BIG)) == 1  # committed before the crash
     again = _proctor(settings, "approve", request_id, "--as", "alice")
-    assert again.returncode == 2 and "already approved" in again.stderr
+    assert again.returncode == 3 and "already approved" in again.stderr  # 3: a conflict
     resumed = _proctor(settings, "approvals", "resume", request_id, "--json")
     assert resumed.returncode == 0, resumed.stderr
     assert '"status": "done"' in resumed.stdout and "Refunded $129.00" in resumed.stdout
@@ -144,9 +144,15 @@ def test_a_forged_or_stale_resume_value_cannot_approve(desk, inbox):
 def test_rejection_leaves_the_database_untouched_and_the_user_is_told(desk, inbox):
     request_id = pending_id(duplicate_refund(desk, BIG))
     before = desk.deployment.db.query("SELECT COUNT(*) AS n FROM audit_log")[0]["n"]
-    done = inbox.decide(request_id, Decision(type="reject", reviewer="alice", reason="the second charge was a new order"))
+    decision = Decision(
+        type="reject",
+        reviewer="alice",
+        reason="customer has a chargeback open, see case 77",  # internal: never reaches the customer
+        message="The second charge was a new order, so there is nothing to refund.",
+    )
+    done = inbox.decide(request_id, decision)
     assert done.status == "done"
-    assert "the second charge was a new order" in done.answer
+    assert "The second charge was a new order" in done.answer and "chargeback" not in done.answer
     assert refunds(desk, BIG) == []
     assert desk.deployment.db.query("SELECT COUNT(*) AS n FROM audit_log")[0]["n"] == before
 

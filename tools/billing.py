@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from proctor.errors import NotFound, PreconditionFailed
-from proctor.toolkit import desk_tool
+from proctor.toolkit import Impact, desk_tool
 from proctor.tools import results
 from proctor.tools.schema import (
     CUSTOMER_ID,
@@ -213,26 +213,7 @@ def list_invoices(conn: sqlite3.Connection, args: CustomerArgs) -> dict[str, Any
     }
 
 
-@desk_tool(
-    RefundArgs,
-    scopes=WRITE,
-    effect="write",
-    result=results.RefundResult,
-    intents=[
-        "refund inv-", "refund invoice", "refund the invoice", "refund on inv-", "refund for inv-",
-        "refund $", "refund the duplicate", "refund the extra",
-        "charged twice", "charged me twice", "billed twice", "paid twice", "double charge",
-        "double-charge", "double charged", "duplicate charge", "duplicate payment", "money back",
-    ],
-)  # fmt: skip
-def refund_invoice(conn: sqlite3.Connection, args: RefundArgs) -> dict[str, Any]:
-    """Refund part or all of a paid invoice to the original payment method.
-
-    Call get_invoice first. Only a paid invoice can be refunded, and never more than its
-    `refundable` (paid minus already refunded). For a duplicate charge refund one charge:
-    the invoice's `amount`. For a device order's shipping fee use refund_shipping_fee.
-    Returns refund_id, amount (dollars refunded) and refundable (what is left).
-    """
+def _refund_plan(conn: sqlite3.Connection, args: RefundArgs) -> tuple[Charges, int]:
     c = charges(conn, args.invoice_id)
     cents = to_cents(args.amount)
     if c.invoice["status"] != "paid":
@@ -249,6 +230,36 @@ def refund_invoice(conn: sqlite3.Connection, args: RefundArgs) -> dict[str, Any]
             f"Cannot refund {usd(cents)} on invoice {c.id}: at most {usd(c.refundable)} is refundable "
             f"({usd(c.paid)} paid, {usd(c.refunded)} already refunded)."
         )
+    return c, cents
+
+
+def _refund_impact(conn: sqlite3.Connection, args: RefundArgs) -> Impact:
+    c, cents = _refund_plan(conn, args)
+    return Impact(amount=dollars(cents), currency=c.invoice["currency"], customer_id=c.invoice["customer_id"])
+
+
+@desk_tool(
+    RefundArgs,
+    scopes=WRITE,
+    effect="write",
+    impact=_refund_impact,
+    result=results.RefundResult,
+    intents=[
+        "refund inv-", "refund invoice", "refund the invoice", "refund on inv-", "refund for inv-",
+        "refund $", "refund the duplicate", "refund the extra",
+        "charged twice", "charged me twice", "billed twice", "paid twice", "double charge",
+        "double-charge", "double charged", "duplicate charge", "duplicate payment", "money back",
+    ],
+)  # fmt: skip
+def refund_invoice(conn: sqlite3.Connection, args: RefundArgs) -> dict[str, Any]:
+    """Refund part or all of a paid invoice to the original payment method.
+
+    Call get_invoice first. Only a paid invoice can be refunded, and never more than its
+    `refundable` (paid minus already refunded). For a duplicate charge refund one charge:
+    the invoice's `amount`. For a device order's shipping fee use refund_shipping_fee.
+    Returns refund_id, amount (dollars refunded) and refundable (what is left).
+    """
+    c, cents = _refund_plan(conn, args)
     refund_id = _refund(conn, c.id, cents, "charge", args.reason)
     left = c.refundable - cents
     return {
@@ -264,28 +275,7 @@ def refund_invoice(conn: sqlite3.Connection, args: RefundArgs) -> dict[str, Any]
     }
 
 
-@desk_tool(
-    ShippingRefundArgs,
-    scopes=WRITE,
-    effect="write",
-    result=results.ShippingRefundResult,
-    intents=[
-        "shipping fee",
-        "shipping refund",
-        "refund shipping",
-        "refund the shipping",
-        "shipping cost",
-        "shipping charge",
-        "delivery fee",
-    ],
-)
-def refund_shipping_fee(conn: sqlite3.Connection, args: ShippingRefundArgs) -> dict[str, Any]:
-    """Refund the shipping fee of a device order (e.g. a cancelled order or a late delivery).
-
-    Needs the order number (1042). The fee is refunded from the order's paid invoice, at
-    most once per order; an order that shipped free has nothing to refund. The amount is
-    the order's fee: do not pass one. Returns refund_id, invoice_id and amount (dollars).
-    """
+def _shipping_plan(conn: sqlite3.Connection, args: ShippingRefundArgs) -> tuple[sqlite3.Row, str, int]:
     order = order_row(conn, args.order_id)
     fee = order["shipping_fee_cents"]
     if fee == 0:
@@ -310,6 +300,38 @@ def refund_shipping_fee(conn: sqlite3.Connection, args: ShippingRefundArgs) -> d
             f"Only {usd(c.refundable)} of invoice {invoice_id} (order {order['id']}) is still refundable, "
             f"less than its {usd(fee)} shipping fee."
         )
+    return order, invoice_id, fee
+
+
+def _shipping_impact(conn: sqlite3.Connection, args: ShippingRefundArgs) -> Impact:
+    order, invoice_id, fee = _shipping_plan(conn, args)
+    return Impact(amount=dollars(fee), customer_id=order["customer_id"])
+
+
+@desk_tool(
+    ShippingRefundArgs,
+    scopes=WRITE,
+    effect="write",
+    impact=_shipping_impact,
+    result=results.ShippingRefundResult,
+    intents=[
+        "shipping fee",
+        "shipping refund",
+        "refund shipping",
+        "refund the shipping",
+        "shipping cost",
+        "shipping charge",
+        "delivery fee",
+    ],
+)
+def refund_shipping_fee(conn: sqlite3.Connection, args: ShippingRefundArgs) -> dict[str, Any]:
+    """Refund the shipping fee of a device order (e.g. a cancelled order or a late delivery).
+
+    Needs the order number (1042). The fee is refunded from the order's paid invoice, at
+    most once per order; an order that shipped free has nothing to refund. The amount is
+    the order's fee: do not pass one. Returns refund_id, invoice_id and amount (dollars).
+    """
+    order, invoice_id, fee = _shipping_plan(conn, args)
     refund_id = _refund(conn, invoice_id, fee, "shipping", args.reason)
     return {
         "refund_id": refund_id,
@@ -323,10 +345,25 @@ def refund_shipping_fee(conn: sqlite3.Connection, args: ShippingRefundArgs) -> d
     }
 
 
+def _credit_plan(conn: sqlite3.Connection, args: CreditArgs) -> tuple[sqlite3.Row, int]:
+    customer = customer_row(conn, args.customer_id)
+    if customer["status"] != "active":
+        raise PreconditionFailed(
+            f"Customer {customer['id']} is closed: credits can go only to active accounts."
+        )
+    return customer, to_cents(args.amount)
+
+
+def _credit_impact(conn: sqlite3.Connection, args: CreditArgs) -> Impact:
+    customer, cents = _credit_plan(conn, args)
+    return Impact(amount=dollars(cents), customer_id=customer["id"])
+
+
 @desk_tool(
     CreditArgs,
     scopes=WRITE,
     effect="write",
+    impact=_credit_impact,
     result=results.CreditResult,
     intents=[
         "account credit",
@@ -344,12 +381,7 @@ def issue_credit(conn: sqlite3.Connection, args: CreditArgs) -> dict[str, Any]:
     At most $500 per credit; it is not a refund and moves no money back to a card.
     Returns credit_id, amount and credits_total (all credits ever issued to the customer).
     """
-    customer = customer_row(conn, args.customer_id)
-    if customer["status"] != "active":
-        raise PreconditionFailed(
-            f"Customer {customer['id']} is closed: credits can go only to active accounts."
-        )
-    cents = to_cents(args.amount)
+    customer, cents = _credit_plan(conn, args)
     credit_id = conn.execute(
         "INSERT INTO credits (customer_id, amount_cents, reason, created_at) VALUES (?, ?, ?, ?)",
         (customer["id"], cents, args.reason, desk_today(conn).isoformat()),

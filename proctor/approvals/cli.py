@@ -1,4 +1,10 @@
-"""``proctor approvals …``, ``proctor approve`` and ``proctor reject``."""
+"""``proctor approvals …``, ``proctor approve`` and ``proctor reject``.
+
+``--as`` is an operator tool: whoever runs these commands with access to the desk's database
+decides as the reviewer named (every ledger rule still applies, a requester's own request
+included). Reviewers decide as themselves on the server's inbox or through its API.
+Exit codes: 0 done, 2 an error, 3 a conflict (already decided, or the thread is being resumed).
+"""
 
 from __future__ import annotations
 
@@ -15,8 +21,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     approvals = commands.add_parser("approvals", help="the approval inbox")
     sub = approvals.add_subparsers(required=True, metavar="ACTION")
 
-    listing = sub.add_parser("list", help="pending requests")
-    listing.add_argument("--status", default="pending", choices=["pending", "approved", "edited", "rejected", "all"])
+    listing = sub.add_parser("list", help="open requests: pending, and decided but not yet applied by their thread")
+    listing.add_argument(
+        "--status", default="open", choices=["open", "pending", "decided", "approved", "edited", "rejected", "autonomous", "all"]
+    )
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=_list)
 
@@ -27,7 +35,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     edit = sub.add_parser("edit", help="approve with changed arguments")
     edit.add_argument("id")
-    edit.add_argument("--as", dest="reviewer", required=True)
+    edit.add_argument("--as", dest="reviewer", required=True, help=AS_HELP)
     edit.add_argument("--args", required=True, help="the changed arguments, as a JSON object")
     edit.add_argument("--json", action="store_true")
     edit.set_defaults(handler=_edit)
@@ -39,16 +47,22 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     approve = commands.add_parser("approve", help="approve a pending request")
     approve.add_argument("id")
-    approve.add_argument("--as", dest="reviewer", required=True)
+    approve.add_argument("--as", dest="reviewer", required=True, help=AS_HELP)
     approve.add_argument("--json", action="store_true")
     approve.set_defaults(handler=lambda a: _decide(a, Decision(type="approve", reviewer=a.reviewer)))
 
     reject = commands.add_parser("reject", help="reject a pending request")
     reject.add_argument("id")
-    reject.add_argument("--as", dest="reviewer", required=True)
-    reject.add_argument("--reason", required=True, help="told to the agent, which tells the user")
+    reject.add_argument("--as", dest="reviewer", required=True, help=AS_HELP)
+    reject.add_argument("--reason", required=True, help="an internal note for the record (never shown to the customer)")
+    reject.add_argument("--message", help="what the customer is told (default: a neutral sentence)")
     reject.add_argument("--json", action="store_true")
-    reject.set_defaults(handler=lambda a: _decide(a, Decision(type="reject", reviewer=a.reviewer, reason=a.reason)))
+    reject.set_defaults(
+        handler=lambda a: _decide(a, Decision(type="reject", reviewer=a.reviewer, reason=a.reason, message=a.message))
+    )
+
+
+AS_HELP = "the reviewer to decide as: an operator tool (no sign-in); every reviewer rule still applies"
 
 
 def _inbox() -> Inbox:
@@ -64,7 +78,8 @@ def _list(args: argparse.Namespace) -> int:
         print(f"no {args.status} approval requests")
     for r in [] if args.json else requests:
         amount = f" {r.amount:.2f} {r.currency}" if r.amount is not None else ""
-        print(f"{r.id}  {r.status:<8} {r.tool}{amount}  [{r.rule}] {r.why}  thread {r.thread_id}")
+        status = r.status if r.status in ("pending", "autonomous") or r.applied_at else f"{r.status}, not yet applied"
+        print(f"{r.id}  {status:<8} {r.tool}{amount}  [{', '.join(r.rules) or '-'}] {r.why}  thread {r.thread_id}")
     return 0
 
 
@@ -97,7 +112,7 @@ def _render(r: ApprovalRequest) -> str:
     lines = [
         f"{r.id}: {r.status}",
         f"  action:   {r.tool}({json.dumps(r.args)})",
-        f"  rule:     {r.rule}: {r.why}",
+        f"  rules:    {', '.join(r.rules) or '-'}: {r.why}",
         f"  agent:    {r.agent}   requester: {r.requester}   thread: {r.thread_id}   trace: {r.trace_id}",
         f"  policy:   {r.policy_version}   created: {r.created_at}",
     ]
@@ -106,5 +121,9 @@ def _render(r: ApprovalRequest) -> str:
     if r.decided_args:
         lines.append(f"  executed: {json.dumps(r.decided_args)}")
     if r.reason:
-        lines.append(f"  reason:   {r.reason}")
+        lines.append(f"  reason:   {r.reason}   (internal)")
+    if r.message:
+        lines.append(f"  message:  {r.message}   (to the customer)")
+    if r.status not in ("pending", "autonomous"):
+        lines.append(f"  applied:  {r.applied_at or 'not yet: the thread has not resumed'}")
     return "\n".join(lines)

@@ -1,82 +1,118 @@
-"""The approval gate: LangChain's HumanInTheLoopMiddleware, per call, driven by policy and ledger.
+"""The approval gate: a ``wrap_tool_call`` middleware that asks the ledger about every call.
 
-Per-call mode raises the interrupt inside ``wrap_tool_call`` (no extra graph node). What we
-add: the policy decides which calls stop (``when`` is not enough: the verdict must be sticky
-and recorded), the interrupt carries a typed ``ApprovalRequest``, and the decision that is
-applied is the one in the ledger, whatever the resume value says.
+Per call, inside the tool node (no extra graph node): a call to a tool the agent does not hold is
+refused before the ledger; a write is recorded in the ledger, bound to the exact call, and stops
+with ``interrupt()`` when the policy says a human must decide. What runs is the ledger's
+arguments (the reviewer's after an edit), whatever the checkpoint or the resume value says. The
+decider is the authenticated identity (see :mod:`proctor.approvals.decisions`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from langchain.agents.middleware import AgentMiddleware, HumanInTheLoopMiddleware, InterruptOnConfig
-from langchain.agents.middleware.human_in_the_loop import Action, ToolApprovalRequest, _answer_message
+from langchain.agents.middleware import AgentMiddleware
 from langchain.agents.middleware.types import ToolCallRequest
 from langchain_core.messages import HumanMessage, ToolMessage
 from langgraph.types import interrupt
 from pydantic import ValidationError
 
-from proctor.context import run_context
+from proctor.approvals.decisions import approval_payload, check_reviewer, customer_message, parse_answer
 from proctor.approvals.ledger import ApprovalError, ApprovalLedger, ApprovalRequest, Decision, GateContext
+from proctor.context import run_context
+from proctor.errors import ToolError
+from proctor.toolkit import CallConflict
 
-DECISIONS: list = ["approve", "edit", "reject"]
+Resolved = ToolMessage | tuple[ToolCallRequest, ApprovalRequest | None]
 
 
-class ApprovalGate(HumanInTheLoopMiddleware):
+class ApprovalGate(AgentMiddleware):
     """Stops a specialist's write tools when the approval policy says a human must decide."""
 
-    # Per-call mode never uses the batched ``after_model`` hook; restoring the base hooks keeps
-    # create_agent from adding a graph node (a step per model call) for it.
-    after_model = AgentMiddleware.after_model
-    aafter_model = AgentMiddleware.aafter_model
-
-    def __init__(self, ledger: ApprovalLedger, agent: str, write_tools: list[str]) -> None:
-        super().__init__(
-            interrupt_on={name: InterruptOnConfig(allowed_decisions=DECISIONS) for name in write_tools},
-            interrupt_mode="per_call",
-        )
+    def __init__(self, ledger: ApprovalLedger, agent: str, write_tools: Iterable[str]) -> None:
+        super().__init__()
         self.ledger = ledger
         self.agent = agent
+        self.writes = frozenset(write_tools)
 
-    def _resolve_per_call(self, request: ToolCallRequest) -> tuple[ToolCallRequest, Action | None] | ToolMessage:
-        if request.tool_call["name"] not in self.interrupt_on:
-            return request, None
-        ask = self.ledger.gate(self._context(request))
-        if ask is None:
-            return request, None
-        while ask.status == "pending":
-            # Re-runs of this node replay earlier resume values first: the ledger makes them harmless.
-            ask = self._accept(ask, interrupt(approval_payload(ask)))
-        return self._apply(request, ask)
+    def wrap_tool_call(self, request: ToolCallRequest, handler: Callable[[ToolCallRequest], Any]) -> Any:
+        resolved = self._resolve(request)
+        if isinstance(resolved, ToolMessage):
+            return resolved
+        to_run, ask = resolved
+        return self._applied(ask, handler(to_run))
 
     async def awrap_tool_call(self, request: ToolCallRequest, handler: Callable[[ToolCallRequest], Awaitable[Any]]) -> Any:
         """The ledger is a database: ask it off the event loop (contextvars, hence interrupt(), follow)."""
-        resolved = await asyncio.to_thread(self._resolve_per_call, request)
+        resolved = await asyncio.to_thread(self._resolve, request)
         if isinstance(resolved, ToolMessage):
             return resolved
-        to_run, executed = resolved
-        return self._annotate_edited_result(await handler(to_run), to_run, executed)
+        to_run, ask = resolved
+        result = await handler(to_run)
+        return await asyncio.to_thread(self._applied, ask, result)
 
-    def _accept(self, ask: ApprovalRequest, answer: Any) -> ApprovalRequest:
-        """Record a decision carried by the resume value (e.g. from Studio) if it passes every check."""
+    def _resolve(self, request: ToolCallRequest) -> Resolved:
+        call = request.tool_call
+        if request.tool is None or call["name"] not in self.writes:
+            # A tool outside the agent's scopes is no tool of its node: refused there, never in the ledger.
+            return request, None
+        try:
+            ask = self.ledger.gate(self._context(request))
+        except CallConflict as exc:
+            return _refusal(request, f"Error from {call['name']}: {exc}")
+        except (ToolError, ValidationError, ValueError):
+            # The tool would refuse the call the same way (its impact raises what it raises, before
+            # any effect): it runs, fails and is reported like any failed call; nothing is recorded.
+            return request, None
+        while ask.status == "pending":
+            # Re-runs of this node replay earlier resume values first: the ledger makes them harmless.
+            ask = self._accept(ask, interrupt(approval_payload(ask)), request)
+        if ask.status == "rejected":
+            self.ledger.applied(ask.id)
+            return _refusal(request, customer_message(ask))
+        return request.override(tool_call={**call, "args": ask.executed_args}), ask
+
+    def _applied(self, ask: ApprovalRequest | None, result: Any) -> Any:
+        if ask is not None and ask.status != "autonomous":
+            self.ledger.applied(ask.id)
+        return result
+
+    def _accept(self, ask: ApprovalRequest, value: Any, request: ToolCallRequest) -> ApprovalRequest:
+        """Record a decision carried by the resume value, taken by the authenticated reviewer.
+
+        On the server (or with a staff run context) the decider is that identity: a value naming
+        someone else, or a decision the ledger refuses, raises, so the client is told. Embedded
+        code with no identity is an operator: a value naming a reviewer is held to every ledger
+        rule and otherwise ignored, like one naming nobody (the ledger then decides).
+        """
         current = self.ledger.get(ask.id)
-        if current.status != "pending" or not isinstance(answer, dict) or "reviewer" not in answer:
+        identity = authenticated(request)
+        if current.status != "pending":
             return current
         try:
-            return self.ledger.decide(ask.id, Decision.model_validate(answer))
-        except (ApprovalError, ValidationError):
+            answer = parse_answer(value)
+        except ApprovalError:
+            if identity is not None:
+                raise
+            return current
+        if identity is not None:
+            check_reviewer(answer, identity)
+        reviewer = identity or answer.reviewer
+        if reviewer is None:
+            return current
+        if answer.tool not in (None, ask.tool):
+            raise ApprovalError(f"an edit of {ask.id} must keep the tool {ask.tool}, not {answer.tool}")
+        decision = Decision(
+            type=answer.type, reviewer=reviewer, args=answer.args, reason=answer.reason, message=answer.message
+        )
+        try:
+            return self.ledger.decide(ask.id, decision)
+        except ApprovalError:
+            if identity is not None:
+                raise
             return self.ledger.get(ask.id)
-
-    def _apply(self, request: ToolCallRequest, ask: ApprovalRequest) -> tuple[ToolCallRequest, Action | None] | ToolMessage:
-        if ask.status == "approved":
-            return request, None
-        if ask.status == "edited":
-            executed = Action(name=ask.tool, args=ask.decided_args or {})
-            return self._apply_edit(request, executed), executed
-        return _answer_message(request.tool_call, {"type": "reject", "message": ask.reason or "no reason given"})
 
     def _context(self, request: ToolCallRequest) -> GateContext:
         config = request.runtime.config or {}
@@ -84,13 +120,13 @@ class ApprovalGate(HumanInTheLoopMiddleware):
         messages = request.state.get("messages", [])
         text = next((m.text for m in reversed(messages) if isinstance(m, HumanMessage)), "")
         return GateContext(
-            thread_id=config.get("configurable", {}).get("thread_id", "no-thread"),
+            thread_id=run_context(request.runtime).thread_id,
             tool_call_id=request.tool_call["id"],
             trace_id=metadata.get("trace_id") or metadata.get("run_id"),
             agent=self.agent,
             tool=request.tool_call["name"],
-            args=request.tool_call["args"],
-            requester=run_context(request.runtime).requester.id,  # set by the entry point, never by a payload
+            args=request.tool_call["args"] if isinstance(request.tool_call["args"], dict) else {},
+            requester=requester(request),
             request=text,
             tainted=bool(request.state.get("tainted")),
             taint_sources=list(request.state.get("taint_sources") or []),
@@ -98,13 +134,18 @@ class ApprovalGate(HumanInTheLoopMiddleware):
         )
 
 
-def approval_payload(ask: ApprovalRequest) -> dict[str, Any]:
-    """LangChain's per-call ``ToolApprovalRequest``, plus proctor's typed request under ``request``."""
-    base = ToolApprovalRequest(
-        type="tool_approval",
-        tool_call_id=ask.tool_call_id,
-        name=ask.tool,
-        args=ask.args,
-        description=f"{ask.why}. Approve, edit or reject {ask.id}.",
-    )
-    return {**base, "request": ask.model_dump(mode="json")}
+def requester(request: ToolCallRequest) -> str | None:
+    """Who asked: the run context's requester (set by the entry point, never by a payload)."""
+    return run_context(request.runtime).requester.id
+
+
+def authenticated(request: ToolCallRequest) -> str | None:
+    """Who is deciding in this run: the run context's actor (on the server the authenticated user
+    resuming the thread; embedded, the ``actor`` the caller vouches for), else nobody."""
+    actor = run_context(request.runtime).actor
+    return actor.id if actor is not None else None
+
+
+def _refusal(request: ToolCallRequest, text: str) -> ToolMessage:
+    call = request.tool_call
+    return ToolMessage(content=text, name=call["name"], tool_call_id=call["id"], status="error")

@@ -1,23 +1,32 @@
-"""The approvals ledger: every gated call, who decided what and when, in the database.
+"""The approvals ledger: every write call, its verdict, who decided what and when, in the database.
 
-The ledger, not the resume value, is the authority on a decision. A request is decided at
-most once (a conditional UPDATE), so double or concurrent submissions get ``AlreadyDecided``,
-and a stale or forged resume value can never turn a rejection into an execution.
+The ledger, not the resume value nor the checkpoint, is the authority on a call. A verdict
+binds to the exact call (thread, tool-call id, tool, canonical arguments, agent): a different
+call under a used id is a ``CallConflict``. What executes is the ledger's arguments (the
+reviewer's, after an edit). A request is decided at most once (a conditional UPDATE), so double
+or concurrent submissions get ``AlreadyDecided``, and a stale or forged resume value can never
+turn a rejection into an execution. Amounts are counted from the ledger, so cumulative limits
+hold across calls, plan steps, hand-offs and turns.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from proctor.approvals.policy import ActionContext, ApprovalPolicy, RiskClass, Verdict, evaluate
+from proctor.approvals.policy import ActionContext, ApprovalPolicy, Reviewer, RiskClass, evaluate
 from proctor.db import Database, Migration
 from proctor.errors import ProctorError, ToolError
-from proctor.toolkit import ToolSpec, dry_run
+from proctor.toolkit import CallConflict, Impact, ToolSpec, impact_of
 
 MIGRATIONS = [
     Migration(
@@ -50,10 +59,30 @@ MIGRATIONS = [
         CREATE INDEX approval_requests_status ON approval_requests (status, created_at);
         CREATE INDEX approval_requests_tool ON approval_requests (tool, status)
         """,
-    )
+    ),
+    Migration(
+        "approvals",
+        2,
+        """
+        ALTER TABLE approval_requests ADD COLUMN rules TEXT;
+        ALTER TABLE approval_requests ADD COLUMN customer_id TEXT;
+        ALTER TABLE approval_requests ADD COLUMN message TEXT;
+        ALTER TABLE approval_requests ADD COLUMN applied_at TEXT;
+        CREATE INDEX approval_requests_thread ON approval_requests (thread_id, status);
+        CREATE INDEX approval_requests_customer ON approval_requests (customer_id, created_at);
+        CREATE TABLE approval_thread_locks (
+            thread_id TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            acquired_at TEXT NOT NULL
+        )
+        """,
+    ),
 ]
+COUNTED = ("pending", "approved", "edited", "autonomous")  # amounts that may move or moved
 
 Status = Literal["pending", "approved", "edited", "rejected", "autonomous"]
+Listing = Literal["pending", "approved", "edited", "rejected", "autonomous", "decided", "open"]
+"""``decided``: decided but not yet applied by its thread; ``open``: pending or decided."""
 
 
 class ApprovalError(ProctorError):
@@ -66,6 +95,14 @@ class UnknownRequest(ApprovalError):
 
 class AlreadyDecided(ApprovalError):
     """Conflict: the request was decided before."""
+
+    exit_code = 3
+
+
+class ResumeInProgress(ApprovalError):
+    """Conflict: another process is resuming this thread right now."""
+
+    exit_code = 3
 
 
 class NotAllowed(ApprovalError):
@@ -91,18 +128,27 @@ class ApprovalRequest(BaseModel):
     tool: str
     args: dict[str, Any]
     requester: str | None = None
-    rule: RiskClass | None = None
+    rule: RiskClass | None = Field(None, description="The first (strongest) rule that fired.")
+    rules: list[RiskClass] = Field(default_factory=list, description="Every rule that fired: each one's role is needed.")
     why: str | None = None
-    amount: float | None = None
+    amount: float | None = Field(None, description="What moves (after an edit, the edited amount).")
     currency: str | None = None
+    customer_id: str | None = Field(None, description="The customer whose records the call changes.")
     policy_version: str
     release_id: str | None = None
     status: Status
     decided_by: str | None = None
     decided_at: str | None = None
     decided_args: dict[str, Any] | None = None
-    reason: str | None = None
+    reason: str | None = Field(None, description="The reviewer's internal note; never shown to the customer.")
+    message: str | None = Field(None, description="What the customer is told of the decision.")
+    applied_at: str | None = Field(None, description="When the thread applied the decision (None: not yet).")
     created_at: str
+
+    @property
+    def executed_args(self) -> dict[str, Any]:
+        """What runs: the reviewer's arguments after an edit, else the recorded call's."""
+        return self.decided_args if self.status == "edited" and self.decided_args is not None else self.args
 
 
 class Decision(BaseModel):
@@ -111,7 +157,8 @@ class Decision(BaseModel):
     type: Literal["approve", "edit", "reject"]
     reviewer: str
     args: dict[str, Any] | None = Field(None, description="The changed arguments, for an edit.")
-    reason: str | None = Field(None, description="Why, for a rejection (the agent tells the user).")
+    reason: str | None = Field(None, description="Why, for a rejection: an internal note for the record.")
+    message: str | None = Field(None, description="For the customer; a neutral default when omitted.")
 
 
 class GateContext(BaseModel):
@@ -139,69 +186,103 @@ class ApprovalLedger:
 
     # The gate's side.
 
-    def gate(self, ctx: GateContext) -> ApprovalRequest | None:
-        """The request for this call, or None when it runs autonomously.
+    def gate(self, ctx: GateContext) -> ApprovalRequest:
+        """The ledger's record of this call: ``autonomous``, or a request to decide.
 
-        Sticky: the first verdict for a (thread, tool call) is recorded and returned on every
-        re-run of the node, so a resume can never flip a gated call to autonomous.
+        Sticky and bound: the first verdict for a (thread, tool-call id) is recorded and returned
+        on every re-run of the node, so a resume can never flip a gated call to autonomous; a
+        different call under that id (another tool, other arguments, another agent, e.g. a pending
+        call edited in the checkpoint) raises ``CallConflict``. Raises the tool's own errors
+        (``ValidationError``, ``ToolError``) for a call that would fail: nothing is recorded then.
         """
+        spec = self.tools[ctx.tool]
+        args = canonical_args(spec, ctx.args)
         existing = self._find(ctx.thread_id, ctx.tool_call_id)
         if existing is None:
-            verdict = self._verdict(ctx)
-            if verdict is False:
-                return None  # the call will fail its own preconditions: nothing to approve
-            existing = self._record(ctx, verdict)
-        return None if existing.status == "autonomous" else existing
+            impact = impact_of(self.db, spec, spec.args_schema.model_validate(args))
+            existing = self._record(ctx.model_copy(update={"args": args}), impact)
+        if (existing.tool, existing.args, existing.agent) != (ctx.tool, args, ctx.agent):
+            raise CallConflict(
+                f"tool call id {ctx.tool_call_id!r} is recorded for {existing.tool} ({existing.id}, "
+                f"{existing.status}); this different call under it is refused: nothing was done"
+            )
+        return existing
 
-    def _verdict(self, ctx: GateContext) -> Verdict | None | Literal[False]:
-        spec = self.tools[ctx.tool]
-        try:
-            preview = dry_run(self.db, spec, spec.args_schema.model_validate(ctx.args))
-        except (ToolError, ValidationError, ValueError):
-            return False
-        return evaluate(self.policy, self._action(ctx.tool, ctx.args, ctx.request, preview, ctx.tainted, ctx.taint_sources))
-
-    def _action(
-        self, tool: str, args: dict, request: str, preview: dict, tainted: bool, taint_sources: list[str] = ()
-    ) -> ActionContext:
-        return ActionContext(
-            tool=tool,
-            args=args,
-            request=request,
-            amount=preview.get("amount") if isinstance(preview.get("amount"), int | float) else None,
-            tainted=tainted,
-            taint_sources=list(taint_sources),
-            approvals_of_class=self.track_record(tool),
-        )
-
-    def _record(self, ctx: GateContext, verdict: Verdict | None) -> ApprovalRequest:
+    def _record(self, ctx: GateContext, impact: Impact) -> ApprovalRequest:
+        """Evaluate and insert in one write transaction: concurrent calls count each other."""
         digest = hashlib.sha256(f"{ctx.thread_id}\n{ctx.tool_call_id}".encode()).hexdigest()[:12]
-        request = ApprovalRequest(
-            id=f"APR-{digest.upper()}",
-            thread_id=ctx.thread_id,
-            tool_call_id=ctx.tool_call_id,
-            trace_id=ctx.trace_id,
-            agent=ctx.agent,
-            tool=ctx.tool,
-            args=ctx.args,
-            requester=ctx.requester,
-            rule=verdict.rule if verdict else None,
-            why=verdict.why if verdict else None,
-            amount=verdict.amount if verdict else None,
-            currency=verdict.currency if verdict and verdict.amount is not None else None,
-            policy_version=self.policy.version,
-            release_id=ctx.release_id,
-            status="pending" if verdict else "autonomous",
-            created_at=_now(),
-        )
-        row = request.model_dump()
-        row["args"] = json.dumps(request.args)
+        customer = impact.customer_id or ctx.requester
+        track_record = self.track_record(ctx.tool)
         with self.db.transaction() as conn:
+            run_total, customer_total = self._totals(conn, ctx.thread_id, customer, impact.currency)
+            verdicts = evaluate(
+                self.policy,
+                ActionContext(
+                    tool=ctx.tool,
+                    args=ctx.args,
+                    request=ctx.request,
+                    amount=impact.amount,
+                    currency=impact.currency,
+                    amount_known=self.tools[ctx.tool].impact is not None,
+                    run_total=run_total,
+                    customer_total=customer_total,
+                    tainted=ctx.tainted,
+                    taint_sources=ctx.taint_sources,
+                    approvals_of_class=track_record,
+                ),
+            )
+            request = ApprovalRequest(
+                id=f"APR-{digest.upper()}",
+                thread_id=ctx.thread_id,
+                tool_call_id=ctx.tool_call_id,
+                trace_id=ctx.trace_id,
+                agent=ctx.agent,
+                tool=ctx.tool,
+                args=ctx.args,
+                requester=ctx.requester,
+                rule=verdicts[0].rule if verdicts else None,
+                rules=[v.rule for v in verdicts],
+                why="; ".join(v.why for v in verdicts) or None,
+                amount=impact.amount,
+                currency=impact.currency if impact.amount is not None else None,
+                customer_id=customer,
+                policy_version=self.policy.version,
+                release_id=ctx.release_id,
+                status="pending" if verdicts else "autonomous",
+                created_at=_now(),
+            )
+            row = request.model_dump()
+            row["args"], row["rules"] = json.dumps(request.args), json.dumps(request.rules)
             conn.execute(
                 f"INSERT OR IGNORE INTO approval_requests ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
                 list(row.values()),
             )
         return self._find(ctx.thread_id, ctx.tool_call_id)  # another process may have won the insert
+
+    @staticmethod
+    def _totals(conn: Any, thread_id: str, customer: str | None, currency: str) -> tuple[float, float]:
+        statuses = ", ".join(f"'{s}'" for s in COUNTED)
+        run = conn.execute(
+            f"SELECT COALESCE(SUM(amount), 0) FROM approval_requests WHERE thread_id = ? AND currency = ?"
+            f" AND status IN ({statuses})",
+            (thread_id, currency),
+        ).fetchone()[0]
+        if customer is None:
+            return float(run), 0.0
+        since = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+        day = conn.execute(
+            f"SELECT COALESCE(SUM(amount), 0) FROM approval_requests WHERE customer_id = ? AND currency = ?"
+            f" AND created_at >= ? AND status IN ({statuses})",
+            (customer, currency, since),
+        ).fetchone()[0]
+        return float(run), float(day)
+
+    def applied(self, request_id: str) -> None:
+        """The thread applied the decision (ran the call, or told the model it was rejected)."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE approval_requests SET applied_at = ? WHERE id = ? AND applied_at IS NULL", (_now(), request_id)
+            )
 
     # The reviewer's side.
 
@@ -212,17 +293,19 @@ class ApprovalLedger:
             raise AlreadyDecided(
                 f"{request_id} was already {request.status} by {request.decided_by} at {request.decided_at}"
             )
-        final_args = self._check(request, decision)
+        final_args, amount = self._check(request, decision)
         with self.db.transaction() as conn:
             changed = conn.execute(
                 "UPDATE approval_requests SET status = ?, decided_by = ?, decided_at = ?, decided_args = ?,"
-                " reason = ? WHERE id = ? AND status = 'pending'",
+                " reason = ?, message = ?, amount = ? WHERE id = ? AND status = 'pending'",
                 (
                     {"approve": "approved", "edit": "edited", "reject": "rejected"}[decision.type],
                     decision.reviewer,
                     _now(),
                     json.dumps(final_args) if final_args is not None else None,
                     decision.reason,
+                    decision.message,
+                    amount,
                     request_id,
                 ),
             ).rowcount
@@ -230,41 +313,70 @@ class ApprovalLedger:
             raise AlreadyDecided(f"{request_id} was decided concurrently by someone else")
         return self.get(request_id)
 
-    def _check(self, request: ApprovalRequest, decision: Decision) -> dict[str, Any] | None:
-        reviewer = self.policy.reviewer(decision.reviewer)
-        if reviewer is None:
-            raise NotAllowed(f"{decision.reviewer!r} is not a reviewer in policy {self.policy.version}")
-        if request.requester and decision.reviewer == request.requester:
-            raise SelfApproval(f"{decision.reviewer} requested {request.id} and cannot decide on it")
-        if request.rule not in reviewer.roles:
-            raise NotAllowed(f"{reviewer.id} may decide {reviewer.roles}, not {request.rule} requests")
+    def _check(self, request: ApprovalRequest, decision: Decision) -> tuple[dict[str, Any] | None, float | None]:
+        """(edited arguments, the amount that will move) once the reviewer may decide this."""
+        reviewer = self.may_decide(request, decision.reviewer)
         if decision.type == "reject":
             if not decision.reason:
-                raise ApprovalError("a rejection needs a reason: the agent tells the user")
-            return None
+                raise ApprovalError("a rejection needs a reason (an internal note; --message is what the customer reads)")
+            return None, request.amount
         args = request.args
         if decision.type == "edit":
             if decision.args is None:
                 raise InvalidEdit("an edit needs the changed arguments")
-            args = self._check_edit(request, decision.args)
-        self._check_amount(reviewer.id, reviewer.max_amount, request.tool, args)
-        return args if decision.type == "edit" else None
+            args = canonical_args(self.tools[request.tool], decision.args, edit=True)
+        impact = self._impact(request.tool, args)
+        self._check_amount(reviewer, impact)
+        return (args if decision.type == "edit" else None), impact.amount
 
-    def _check_edit(self, request: ApprovalRequest, args: dict[str, Any]) -> dict[str, Any]:
-        spec = self.tools[request.tool]
-        try:
-            validated = spec.args_schema.model_validate(args)
-            dry_run(self.db, spec, validated)
-        except (ToolError, ValidationError, ValueError) as exc:
-            raise InvalidEdit(f"the edited call to {request.tool} would fail: {exc}") from exc
-        return validated.model_dump(mode="json")
+    def may_decide(self, request: ApprovalRequest, reviewer_id: str) -> Reviewer:
+        """The reviewer, if they may decide this request at all: every role it needs, never their own."""
+        reviewer = self.policy.reviewer(reviewer_id)
+        if reviewer is None:
+            raise NotAllowed(f"{reviewer_id!r} is not a reviewer in policy {self.policy.version}")
+        if request.requester and reviewer_id == request.requester:
+            raise SelfApproval(f"{reviewer_id} requested {request.id} and cannot decide on it")
+        missing = [rule for rule in request.rules or [request.rule] if rule not in reviewer.roles]
+        if missing:
+            raise NotAllowed(f"{reviewer.id} may decide {reviewer.roles}; {request.id} also needs {missing}")
+        self._check_amount(reviewer, Impact(amount=request.amount, currency=request.currency or "USD"))
+        return reviewer
 
-    def _check_amount(self, reviewer_id: str, limits: dict[str, float], tool: str, args: dict[str, Any]) -> None:
+    def _impact(self, tool: str, args: dict[str, Any]) -> Impact:
         spec = self.tools[tool]
-        preview = dry_run(self.db, spec, spec.args_schema.model_validate(args))
-        amount = preview.get("amount")
-        if isinstance(amount, int | float) and limits and amount > limits.get("USD", 0.0):
-            raise NotAllowed(f"{reviewer_id} may approve up to {limits.get('USD', 0.0):.2f} USD, not {amount:.2f}")
+        try:
+            return impact_of(self.db, spec, spec.args_schema.model_validate(args))
+        except (ToolError, ValidationError, ValueError) as exc:
+            raise InvalidEdit(f"the call to {tool} with {json.dumps(args)} would fail: {exc}") from exc
+
+    @staticmethod
+    def _check_amount(reviewer: Reviewer, impact: Impact) -> None:
+        if impact.amount and not reviewer.may_move(impact.amount, impact.currency):
+            limit = reviewer.max_amount.get(impact.currency, 0.0)
+            raise NotAllowed(
+                f"{reviewer.id} may approve up to {limit:.2f} {impact.currency}, not {impact.amount:.2f}"
+            )
+
+    @contextmanager
+    def thread_lock(self, thread_id: str) -> Iterator[None]:
+        """One resume of a thread at a time, across processes; a dead holder's lock is taken over."""
+        holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        with self.db.transaction() as conn:
+            row = conn.execute(
+                "SELECT holder, acquired_at FROM approval_thread_locks WHERE thread_id = ?", (thread_id,)
+            ).fetchone()
+            if row is not None and _alive(row["holder"], row["acquired_at"]):
+                raise ResumeInProgress(
+                    f"thread {thread_id} is being resumed by {row['holder']} since {row['acquired_at']}; "
+                    "try again when it is done"
+                )
+            conn.execute("DELETE FROM approval_thread_locks WHERE thread_id = ?", (thread_id,))
+            conn.execute("INSERT INTO approval_thread_locks VALUES (?, ?, ?)", (thread_id, holder, _now()))
+        try:
+            yield
+        finally:
+            with self.db.transaction() as conn:
+                conn.execute("DELETE FROM approval_thread_locks WHERE thread_id = ? AND holder = ?", (thread_id, holder))
 
     # Queries.
 
@@ -274,9 +386,19 @@ class ApprovalLedger:
             raise UnknownRequest(f"no approval request {request_id!r}; see `proctor approvals list`")
         return _parse(rows[0])
 
-    def requests(self, status: Status | None = "pending", since_days: int | None = None) -> list[ApprovalRequest]:
+    def requests(
+        self, status: Listing | None = "pending", since_days: int | None = None, thread_id: str | None = None
+    ) -> list[ApprovalRequest]:
         where, params = ["1 = 1"], []
-        if status:
+        if thread_id is not None:
+            where.append("thread_id = ?")
+            params.append(thread_id)
+        decided = "(status IN ('approved', 'edited', 'rejected') AND applied_at IS NULL)"
+        if status == "decided":
+            where.append(decided)
+        elif status == "open":
+            where.append(f"(status = 'pending' OR {decided})")
+        elif status:
             where.append("status = ?")
             params.append(status)
         if since_days is not None:
@@ -298,11 +420,39 @@ class ApprovalLedger:
         return _parse(rows[0]) if rows else None
 
 
+def canonical_args(spec: ToolSpec, args: Any, *, edit: bool = False) -> dict[str, Any]:
+    """The arguments as the tool's schema reads them (types coerced, defaults filled), as JSON."""
+    try:
+        return spec.args_schema.model_validate(args).model_dump(mode="json")
+    except ValidationError as exc:
+        if edit:
+            raise InvalidEdit(f"the edited call to {spec.name} would fail: {exc}") from exc
+        raise
+
+
 def _parse(row: dict[str, Any]) -> ApprovalRequest:
     row = dict(row)
     row["args"] = json.loads(row["args"])
     row["decided_args"] = json.loads(row["decided_args"]) if row["decided_args"] else None
+    row["rules"] = json.loads(row["rules"]) if row.get("rules") else ([row["rule"]] if row.get("rule") else [])
     return ApprovalRequest.model_validate(row)
+
+
+LOCK_LEASE = timedelta(minutes=15)
+
+
+def _alive(holder: str, acquired_at: str) -> bool:
+    """A lock holds while its process lives (same host) or, elsewhere, for its lease."""
+    host, pid, _ = holder.split(":")
+    if host == socket.gethostname():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    return datetime.now(UTC) - datetime.fromisoformat(acquired_at) < LOCK_LEASE
 
 
 def _now() -> str:

@@ -19,11 +19,21 @@ class PolicyError(ProctorError):
 
 
 class MoneyRule(BaseModel):
-    """Monetary impact above a threshold, per tool and per currency."""
+    """Monetary impact above a limit: per call (per tool and currency), and cumulative.
+
+    The cumulative limits add every call's amount that is pending, approved or ran on its own:
+    ``per_run`` over one conversation (every turn, plan step and hand-off of a thread),
+    ``per_customer_per_day`` over the affected customer's last 24 hours. A currency a limit
+    does not name has a limit of 0 there: every amount in it needs a human.
+    """
 
     tools: list[str]
     threshold: dict[str, float] = Field(default_factory=lambda: {"USD": 100.0}, description="By currency.")
     per_tool: dict[str, dict[str, float]] = Field(default_factory=dict, description="tool -> currency -> limit.")
+    per_run: dict[str, float] | None = Field(None, description="Cumulative per thread, by currency.")
+    per_customer_per_day: dict[str, float] | None = Field(
+        None, description="Cumulative per affected customer over a rolling 24 hours, by currency."
+    )
 
     def limit(self, tool: str, currency: str) -> float:
         return self.per_tool.get(tool, {}).get(currency, self.threshold.get(currency, 0.0))
@@ -53,7 +63,12 @@ class Reviewer(BaseModel):
     id: str
     name: str
     roles: list[RiskClass] = Field(description="Risk classes this reviewer may approve.")
-    max_amount: dict[str, float] = Field(default_factory=dict, description="Largest amount by currency.")
+    max_amount: dict[str, float] = Field(
+        default_factory=dict, description="Largest amount by currency; a currency not named: none at all."
+    )
+
+    def may_move(self, amount: float, currency: str) -> bool:
+        return amount <= self.max_amount.get(currency, 0.0)
 
 
 class ApprovalPolicy(BaseModel):
@@ -89,20 +104,20 @@ class ActionContext(BaseModel):
     tool: str
     args: dict
     request: str = ""
-    amount: float | None = Field(None, description="Monetary impact, from a dry run of the call.")
+    amount: float | None = Field(None, description="Monetary impact, from the tool's declared impact.")
     currency: str = "USD"
+    amount_known: bool = Field(True, description="False: a money tool that declares no impact.")
+    run_total: float = Field(0.0, description="Amounts already pending or moved in this thread.")
+    customer_total: float = Field(0.0, description="Amounts pending or moved for the customer in 24 hours.")
     tainted: bool = Field(False, description="Untrusted content has entered this run.")
     taint_sources: list[str] = Field(default_factory=list, description="Why the run is tainted, for the reviewer.")
     approvals_of_class: int = 0
 
 
-def evaluate(policy: ApprovalPolicy, action: ActionContext) -> Verdict | None:
-    """The first rule that fires, strongest first; None means the call runs autonomously."""
-    for rule in (_tagged, _access, _money, _communication, _tainted, _first_time):
-        verdict = rule(policy, action)
-        if verdict is not None:
-            return verdict
-    return None
+def evaluate(policy: ApprovalPolicy, action: ActionContext) -> list[Verdict]:
+    """Every rule that fires, strongest first (each one's role is required to decide); [] runs autonomously."""
+    rules = (_tagged, _access, _money, _communication, _tainted, _first_time)
+    return [v for v in (rule(policy, action) for rule in rules) if v is not None]
 
 
 def _access(policy: ApprovalPolicy, a: ActionContext) -> Verdict | None:
@@ -112,17 +127,22 @@ def _access(policy: ApprovalPolicy, a: ActionContext) -> Verdict | None:
 
 
 def _money(policy: ApprovalPolicy, a: ActionContext) -> Verdict | None:
-    if a.tool not in policy.money.tools or a.amount is None:
+    rule, c = policy.money, a.currency
+    if a.tool in rule.tools and not a.amount_known:
+        return Verdict(rule="money", why=f"{a.tool} moves money and declares no impact: the amount is unknown")
+    if a.amount is None or (a.tool not in rule.tools and a.amount == 0):
         return None
-    limit = policy.money.limit(a.tool, a.currency)
-    if a.amount > limit:
-        return Verdict(
-            rule="money",
-            why=f"{a.tool} moves {a.amount:.2f} {a.currency}, above the {limit:.2f} {a.currency} limit",
-            amount=a.amount,
-            currency=a.currency,
-        )
-    return None
+    moves = f"{a.tool} moves {a.amount:.2f} {c}"
+    why = None
+    if a.amount > (limit := rule.limit(a.tool, c)):
+        why = f"{moves}, above the {limit:.2f} {c} limit per call"
+    elif rule.per_run is not None and a.run_total + a.amount > (limit := rule.per_run.get(c, 0.0)):
+        why = f"{moves}, bringing this conversation to {a.run_total + a.amount:.2f} {c}, above its {limit:.2f} {c} limit"
+    elif rule.per_customer_per_day is not None and a.customer_total + a.amount > (
+        limit := rule.per_customer_per_day.get(c, 0.0)
+    ):
+        why = f"{moves}, bringing the customer's last 24 hours to {a.customer_total + a.amount:.2f} {c}, above the {limit:.2f} {c} limit"
+    return Verdict(rule="money", why=why, amount=a.amount, currency=c) if why else None
 
 
 def _communication(policy: ApprovalPolicy, a: ActionContext) -> Verdict | None:
