@@ -16,10 +16,12 @@ import pytest
 from langchain_core.messages import AIMessage
 
 from proctor.approvals.inbox import Inbox
-from proctor.approvals.ledger import Decision, GateContext, NotAllowed
+from proctor.approvals.ledger import Decision, GateContext, NotAllowed, ResumeInProgress
 from proctor.deployment import Deployment
 from proctor.runner import Proctor
 from tests.conftest import call, scripted
+from tests.servers import postgres  # noqa: F401  (fixture)
+from tests.test_postgres import postgres_desk, stores  # noqa: F401  (fixtures: SQLite and Postgres)
 
 BIG = "INV-11483"  # CUS-0279: $399.00 charged twice, $798.00 refundable
 ASK = f"I was charged twice for invoice {BIG}, please refund the duplicate"
@@ -314,3 +316,25 @@ def test_the_customer_never_sees_internal_text(deployment):
         assert "human reviewer" not in tool_text and "fraud ring" not in tool_text
         assert not any(bad in result.answer for bad in ("<untrusted_data", "human reviewer", "fraud ring", '{"'))
     assert "We cannot refund this invoice again." in str(messages[-2].content)
+
+
+# The same attacks on Postgres (skipped without PROCTOR_TEST_POSTGRES_URL).
+
+
+def test_split_amounts_and_a_reused_id_hold_on_both_backends(stores):
+    deployment = Deployment(stores)
+    reply = calls(
+        *[("refund_invoice", f"split-{i}", {**REFUND, "amount": 99.75}) for i in range(4)],
+        ("issue_credit", "split-0", {"customer_id": "CUS-0279", "amount": 10.0, "reason": "goodwill"}),
+    )
+    desk = hostile(deployment, reply)
+    before = credits(desk, "CUS-0279")
+    result = desk.run(ASK, user_id="CUS-0279")
+    assert result.status == "interrupted"
+    ledger = desk.deployment.ledger
+    assert refunded_cents(desk) == 9975 and credits(desk, "CUS-0279") == before  # the reused id did nothing
+    assert len(ledger.requests("pending")) == 3 and [r.tool for r in ledger.requests("autonomous")] == ["refund_invoice"]
+    request = ledger.requests("pending")[0]
+    with ledger.thread_lock(result.thread_id):
+        with pytest.raises(ResumeInProgress):
+            Inbox(desk).resume(ledger.decide(request.id, Decision(type="approve", reviewer="alice")).id)
