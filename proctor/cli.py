@@ -30,7 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.handler(args)
     except ProctorError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return getattr(exc, "exit_code", 2)  # 3: a conflict (decided or being resumed by someone else)
+        return getattr(exc, "exit_code", 2)  # 4: a conflict (decided or being resumed by someone else)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -117,7 +117,7 @@ def test_kill_between_effect_and_checkpoint_then_resume_in_a_new_process(setting
     assert crashed.returncode == 9
     assert len(refunds(Proctor(settings), BIG)) == 1  # committed before the crash
     again = _proctor(settings, "approve", request_id, "--as", "alice")
-    assert again.returncode == 3 and "already approved" in again.stderr  # 3: a conflict
+    assert again.returncode == 4 and "already approved" in again.stderr  # 4: a conflict
     resumed = _proctor(settings, "approvals", "resume", request_id, "--json")
     assert resumed.returncode == 0, resumed.stderr
     assert '"status": "done"' in resumed.stdout and "Refunded $129.00" in resumed.stdout

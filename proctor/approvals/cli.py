@@ -3,7 +3,7 @@
 ``--as`` is an operator tool: whoever runs these commands with access to the desk's database
 decides as the reviewer named (every ledger rule still applies, a requester's own request
 included). Reviewers decide as themselves on the server's inbox or through its API.
-Exit codes: 0 done, 2 an error, 3 a conflict (already decided, or the thread is being resumed).
+Exit codes: 0 done, 2 an error, 4 a conflict (already decided, or the thread is being resumed).
 """
 
 from __future__ import annotations

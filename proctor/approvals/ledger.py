@@ -96,13 +96,13 @@ class UnknownRequest(ApprovalError):
 class AlreadyDecided(ApprovalError):
     """Conflict: the request was decided before."""
 
-    exit_code = 3
+    exit_code = 4
 
 
 class ResumeInProgress(ApprovalError):
     """Conflict: another process is resuming this thread right now."""
 
-    exit_code = 3
+    exit_code = 4
 
 
 class NotAllowed(ApprovalError):
