@@ -43,7 +43,9 @@ def place(tmp_path_factory, seeded_desk):
         yield attacked
 
 
-RACY = {"id-reuse"}  # on main it gets through only when parallel calls interleave: not every run
+# Order-dependent: the families share one arena, so after earlier ones (e.g. a customer's daily money
+# limit already spent) these can hold by accident in a full run while they breach alone.
+RACY = {"handoff", "loops"}
 
 
 def _family(name: str):
