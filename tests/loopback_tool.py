@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from proctor.guards.provenance import DeskText, Id
 from proctor.toolkit import Impact, desk_tool
 
 
@@ -22,11 +23,16 @@ class WireArgs(BaseModel):
     amount: float = Field(gt=0, le=10_000)
 
 
+class WireResult(BaseModel):
+    wire_id: Id
+    summary: DeskText
+
+
 def _impact(conn: sqlite3.Connection, args: WireArgs) -> Impact:
     return Impact(amount=args.amount, customer_id=args.customer_id)
 
 
-@desk_tool(WireArgs, scopes=["billing:write"], effect="write", impact=_impact)
+@desk_tool(WireArgs, scopes=["billing:write"], effect="write", result=WireResult, impact=_impact)
 def wire_refund(conn: sqlite3.Connection, args: WireArgs) -> dict[str, Any]:
     """Send a refund by bank wire through the payments service."""
     body = json.dumps(args.model_dump()).encode()

@@ -332,8 +332,12 @@ def test_split_amounts_and_a_reused_id_hold_on_both_backends(stores):
     result = desk.run(ASK, user_id="CUS-0279")
     assert result.status == "interrupted"
     ledger = desk.deployment.ledger
-    assert refunded_cents(desk) == 9975 and credits(desk, "CUS-0279") == before  # the reused id did nothing
-    assert len(ledger.requests("pending")) == 3 and [r.tool for r in ledger.requests("autonomous")] == ["refund_invoice"]
+    # The calls run in parallel: whichever call under "split-0" is recorded first stands, the other is refused.
+    [first] = [r for r in ledger.requests(None) if r.tool_call_id == "split-0"]
+    refunds = [r for r in ledger.requests(None) if r.tool == "refund_invoice"]
+    assert credits(desk, "CUS-0279") == (before + [1000] if first.tool == "issue_credit" else before)
+    assert len(refunds) == (3 if first.tool == "issue_credit" else 4)
+    assert refunded_cents(desk) == 9975 and [r.status for r in refunds].count("autonomous") == 1
     request = ledger.requests("pending")[0]
     with ledger.thread_lock(result.thread_id):
         with pytest.raises(ResumeInProgress):
