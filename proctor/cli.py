@@ -83,16 +83,20 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def demo_ids(desk: Proctor) -> dict[str, str]:
-    """Real ids from the seeded data, so the tour acts on existing records."""
+    """Real ids from the seeded data, all of one customer (the tour runs as them), so the tour
+    acts on existing records that are theirs."""
     db = desk.deployment.db
     dup = db.query(
         "SELECT i.id, i.customer_id FROM invoices i JOIN payments p ON p.invoice_id = i.id"
         " WHERE i.amount_cents <= 10000 GROUP BY i.id HAVING COUNT(*) > 1"
-        " AND i.id NOT IN (SELECT invoice_id FROM refunds) ORDER BY i.id LIMIT 1"
+        " AND i.id NOT IN (SELECT invoice_id FROM refunds)"
+        " AND EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = i.customer_id AND o.status = 'pending'"
+        " AND o.shipping_fee_cents > 0) ORDER BY i.id LIMIT 1"
     )[0]
     order = db.query(
         "SELECT o.id, c.email FROM orders o JOIN customers c ON c.id = o.customer_id"
-        " WHERE o.status = 'pending' ORDER BY o.id LIMIT 1"
+        " WHERE o.status = 'pending' AND o.shipping_fee_cents > 0 AND o.customer_id = ? ORDER BY o.id LIMIT 1",
+        (dup["customer_id"],),
     )[0]
     return {
         "duplicate_invoice": dup["id"],

@@ -21,9 +21,10 @@ from langchain.tools import ToolRuntime
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, ConfigDict
 
-from proctor.context import RunContext, run_context
+from proctor.context import Requester, RunContext, run_context
 from proctor.db import Database, Migration
 from proctor.guards.provenance import Shape, result_shape
+from proctor.ownership import UNDECLARED, Owner, permit
 
 Effect = Literal["read", "write"]
 ToolFn = Callable[[sqlite3.Connection, Any], dict[str, Any]]
@@ -70,6 +71,8 @@ class ToolSpec:
     result: type[BaseModel] | None = None
     """What it returns, field by field: which fields a customer or an outsider could have written
     (proctor.guards.provenance). Required: a tool returning unclassified text is refused here."""
+    owner: Owner | None = UNDECLARED
+    """Whose records it reads or changes (see proctor.ownership); None: public data."""
 
     def __post_init__(self) -> None:
         self.shape  # noqa: B018  # the load-time check: raises UnclassifiedResult
@@ -96,10 +99,12 @@ class ToolSpec:
 
         def run(runtime: ToolRuntime, **kwargs: Any) -> dict[str, Any]:
             args = self.args_schema.model_validate(kwargs)
+            requester = run_context(runtime).requester
             if self.effect == "read":
                 with db.reading() as conn:
+                    permit(conn, self, args, requester)
                     return self.fn(conn, args)
-            return execute_once(db, self, args, idempotency_key(runtime), actor=run_context(runtime).requester.key)
+            return execute_once(db, self, args, idempotency_key(runtime), requester=requester)
 
         return StructuredTool.from_function(
             func=run,
@@ -140,8 +145,11 @@ def desk_tool(
     effect: Effect,
     intents: Iterable[str] = (),
     result: type[BaseModel] | None = None,
+    owner: Owner | None = UNDECLARED,
 ) -> Callable[[ToolFn], ToolSpec]:
-    """Declare a tool: its docstring is the description the model reads; ``result`` says who wrote what."""
+    """Declare a tool: its docstring is the description the model reads; ``result`` says who wrote
+    what; ``owner`` says whose records it touches (required: ``None`` for public data; see
+    proctor.ownership)."""
 
     def wrap(fn: ToolFn) -> ToolSpec:
         return ToolSpec(
@@ -153,6 +161,7 @@ def desk_tool(
             effect=effect,
             intents=tuple(intents),
             result=result,
+            owner=owner,
         )
 
     return wrap
@@ -173,9 +182,14 @@ def idempotency_key(runtime: ToolRuntime) -> str:
     return f"{run_context(runtime).thread_id}:{runtime.tool_call_id}"
 
 
-def execute_once(db: Database, spec: ToolSpec, args: BaseModel, key: str, *, actor: str = "agent") -> dict[str, Any]:
-    """Run a write tool at most once per key; the effect and its record commit together."""
+def execute_once(
+    db: Database, spec: ToolSpec, args: BaseModel, key: str, *, requester: Requester | None = None
+) -> dict[str, Any]:
+    """Run a write tool at most once per key; the effect and its record commit together. With a
+    requester, ownership is checked in the same transaction, right before the effect."""
     with db.transaction() as conn:
+        if requester is not None:
+            permit(conn, spec, args, requester)
         done = conn.execute(
             "SELECT result FROM tool_effects WHERE idempotency_key = ?", (key,)
         ).fetchone()
@@ -192,7 +206,7 @@ def execute_once(db: Database, spec: ToolSpec, args: BaseModel, key: str, *, act
         conn.execute(
             "INSERT INTO audit_log (at, actor, action, args, result, idempotency_key)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            (now, actor, spec.name, args_json, result_json, key),
+            (now, requester.key if requester else "agent", spec.name, args_json, result_json, key),
         )
         return result
 

@@ -13,6 +13,9 @@ from proctor.toolkit import desk_tool
 from proctor.tools import results
 from proctor.tools.schema import (
     CUSTOMER_ID,
+    CUSTOMER_OWNER,
+    INVOICE_OWNER,
+    ORDER_OWNER,
     INVOICE_ID,
     ORDER_ID,
     customer_row,
@@ -127,7 +130,7 @@ def _invoice_summary(c: Charges) -> str:
 @desk_tool(
     InvoiceArgs,
     scopes=READ,
-    effect="read",
+    effect="read", owner=INVOICE_OWNER,
     result=results.InvoiceResult,
     intents=["invoice", "inv-", "charge", "bill", "refund", "money back", "paid twice"],
 )
@@ -163,7 +166,7 @@ def get_invoice(conn: sqlite3.Connection, args: InvoiceArgs) -> dict[str, Any]:
 @desk_tool(
     CustomerArgs,
     scopes=READ,
-    effect="read",
+    effect="read", owner=CUSTOMER_OWNER,
     result=results.InvoiceListResult,
     intents=["invoices", "billing history", "payment history", "past bills", "what do i owe", "open balance"],
 )
@@ -216,7 +219,7 @@ def list_invoices(conn: sqlite3.Connection, args: CustomerArgs) -> dict[str, Any
 @desk_tool(
     RefundArgs,
     scopes=WRITE,
-    effect="write",
+    effect="write", owner=INVOICE_OWNER,
     result=results.RefundResult,
     intents=[
         "refund inv-", "refund invoice", "refund the invoice", "refund on inv-", "refund for inv-",
@@ -267,7 +270,7 @@ def refund_invoice(conn: sqlite3.Connection, args: RefundArgs) -> dict[str, Any]
 @desk_tool(
     ShippingRefundArgs,
     scopes=WRITE,
-    effect="write",
+    effect="write", owner=ORDER_OWNER,
     result=results.ShippingRefundResult,
     intents=[
         "shipping fee",
@@ -326,7 +329,7 @@ def refund_shipping_fee(conn: sqlite3.Connection, args: ShippingRefundArgs) -> d
 @desk_tool(
     CreditArgs,
     scopes=WRITE,
-    effect="write",
+    effect="write", owner=CUSTOMER_OWNER,
     result=results.CreditResult,
     intents=[
         "account credit",
@@ -372,7 +375,7 @@ def issue_credit(conn: sqlite3.Connection, args: CreditArgs) -> dict[str, Any]:
 @desk_tool(
     PlanArgs,
     scopes=WRITE,
-    effect="write",
+    effect="write", owner=CUSTOMER_OWNER,
     result=results.PlanResult,
     intents=[
         "change plan",
