@@ -123,9 +123,10 @@ def test_every_tool_declares_whose_records_it_touches(deployment: Deployment) ->
 
 def test_a_team_tool_that_forgets_its_owner_is_refused_at_load(settings: Settings, tmp_path, monkeypatch) -> None:
     (tmp_path / "team_tools.py").write_text(
-        "from pydantic import BaseModel\nfrom proctor.toolkit import desk_tool\n"
+        "from pydantic import BaseModel\nfrom proctor.guards.provenance import Id\nfrom proctor.toolkit import desk_tool\n"
         "class A(BaseModel):\n    asset_id: str\n"
-        "@desk_tool(A, scopes=['assets:read'], effect='read')\n"
+        "class R(BaseModel):\n    asset_id: Id\n"
+        "@desk_tool(A, scopes=['assets:read'], effect='read', result=R)\n"
         "def lookup_asset(conn, args):\n    '''Look an asset up.'''\n    return {}\n"
         "TOOLS = [lookup_asset]\n"
     )
