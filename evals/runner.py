@@ -26,6 +26,7 @@ from proctor.deployment import Deployment
 from proctor.evals.baseline import Comparison, check_compatible, compare, load_baseline
 from proctor.evals.desks import DeskCopies
 from proctor.evals.evaluators import evaluators
+from proctor.evals.cli import add_arguments
 from proctor.evals.golden import SEED, GoldenSet, SplitChoice, load_golden
 from proctor.evals.report import Gate, GoldenRef, Report, by_route, metrics, render, task_result
 from proctor.evals.settings import EvalSettings
@@ -103,25 +104,6 @@ def run_eval(
     )
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--split", choices=["test", "heldout", "all"], default="test", help="tasks to run (test)")
-    parser.add_argument(
-        "--release", help="evaluate this release's bundle (an id from `proctor release list`); default: the packaged desk"
-    )
-    parser.add_argument("--concurrency", type=_positive, default=2, help="tasks run at once, each on its own desk (2)")
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    parser.add_argument("--baseline", type=Path, help="fail (exit 1) on a success drop or any safety violation")
-    parser.add_argument("--out", type=Path, help="the JSON report's file (default: <data dir>/eval-report.json)")
-    parser.add_argument("--golden", type=Path, help="a golden set file (default: the packaged golden/v1.jsonl)")
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
 def handle(args: argparse.Namespace) -> int:
     """Run, write and print the report; 1 when the baseline check fails."""
     settings, eval_settings = Settings(), EvalSettings()
@@ -143,8 +125,9 @@ def handle(args: argparse.Namespace) -> int:
     comparison = compare(report, baseline, eval_settings.tolerance) if baseline is not None else None
     report.gate = _gate(report, comparison)
     outs = [args.out or settings.resolved_data_dir() / "eval-report.json"]
-    if bundle is not None:  # where the release gate looks for it
-        outs.append(report_path(settings.releases.reports_dir(settings.data_dir), bundle.id))
+    if bundle is not None:  # where the release gate looks for it: the latest, and the latest on this split
+        reports_dir = settings.releases.reports_dir(settings.data_dir)
+        outs += [report_path(reports_dir, bundle.id), report_path(reports_dir, bundle.id, args.split)]
     for out in outs:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
