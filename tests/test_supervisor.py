@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 
-from proctor.cli import demo_ids
+from proctor.demo import demo_ids
 from proctor.context import RunContext
 from proctor.deployment import Deployment
 from proctor.errors import InvalidRequest, UnknownThread

@@ -10,14 +10,16 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
 from proctor.approvals.policy import ActionContext, ApprovalPolicy, RiskClass, Verdict, evaluate
 from proctor.db import Database, Migration
 from proctor.errors import ProctorError, ToolError
-from proctor.toolkit import ToolSpec, dry_run
+
+if TYPE_CHECKING:  # the toolkit imports LangChain: reading the ledger (`proctor approvals list`) needs none
+    from proctor.toolkit import ToolSpec
 
 MIGRATIONS = [
     Migration(
@@ -156,7 +158,7 @@ class ApprovalLedger:
     def _verdict(self, ctx: GateContext) -> Verdict | None | Literal[False]:
         spec = self.tools[ctx.tool]
         try:
-            preview = dry_run(self.db, spec, spec.args_schema.model_validate(ctx.args))
+            preview = _dry_run(self.db, spec, spec.args_schema.model_validate(ctx.args))
         except (ToolError, ValidationError, ValueError):
             return False
         return evaluate(self.policy, self._action(ctx.tool, ctx.args, ctx.request, preview, ctx.tainted, ctx.taint_sources))
@@ -254,14 +256,14 @@ class ApprovalLedger:
         spec = self.tools[request.tool]
         try:
             validated = spec.args_schema.model_validate(args)
-            dry_run(self.db, spec, validated)
+            _dry_run(self.db, spec, validated)
         except (ToolError, ValidationError, ValueError) as exc:
             raise InvalidEdit(f"the edited call to {request.tool} would fail: {exc}") from exc
         return validated.model_dump(mode="json")
 
     def _check_amount(self, reviewer_id: str, limits: dict[str, float], tool: str, args: dict[str, Any]) -> None:
         spec = self.tools[tool]
-        preview = dry_run(self.db, spec, spec.args_schema.model_validate(args))
+        preview = _dry_run(self.db, spec, spec.args_schema.model_validate(args))
         amount = preview.get("amount")
         if isinstance(amount, int | float) and limits and amount > limits.get("USD", 0.0):
             raise NotAllowed(f"{reviewer_id} may approve up to {limits.get('USD', 0.0):.2f} USD, not {amount:.2f}")
@@ -303,6 +305,12 @@ def _parse(row: dict[str, Any]) -> ApprovalRequest:
     row["args"] = json.loads(row["args"])
     row["decided_args"] = json.loads(row["decided_args"]) if row["decided_args"] else None
     return ApprovalRequest.model_validate(row)
+
+
+def _dry_run(db: Database, spec: ToolSpec, args: BaseModel) -> dict[str, Any]:
+    from proctor.toolkit import dry_run  # imported when a call is checked, not when the ledger is read
+
+    return dry_run(db, spec, args)
 
 
 def _now() -> str:
