@@ -14,6 +14,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Sequence
+from typing import TextIO
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -28,7 +29,8 @@ from proctor.evals.desks import DeskCopies
 from proctor.evals.evaluators import evaluators
 from proctor.evals.cli import add_arguments
 from proctor.evals.golden import SEED, GoldenSet, SplitChoice, load_golden
-from proctor.evals.report import Gate, GoldenRef, Report, by_route, metrics, render, task_result
+from proctor.evals.progress import Progress
+from proctor.evals.report import Gate, GoldenRef, Report, by_route, failing, metrics, render, task_result
 from proctor.evals.settings import EvalSettings
 from proctor.evals.target import make_target
 from proctor.evals.task import Task
@@ -58,6 +60,7 @@ def run_eval(
     release: str,
     bundle: Release | None = None,
     concurrency: int = 1,
+    progress_stream: TextIO | None = None,
 ) -> Report:
     """Run each task on its own fresh desk and score it; the desks are deleted afterwards."""
     FastClassifier.default()  # trained once here, not by every worker thread at once
@@ -75,7 +78,7 @@ def run_eval(
         # langsmith prints progress to stdout, which is the report's when --json is given.
         with contextlib.redirect_stdout(sys.stderr), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*'upload_runs' parameter is in beta")
-            results = evaluate(
+            results = evaluate(  # not blocking: rows arrive as tasks finish, for the progress line
                 make_target(desks, bundle),
                 data=data,
                 evaluators=evaluators(judge),
@@ -84,9 +87,16 @@ def run_eval(
                 max_concurrency=concurrency,
                 experiment_prefix=release,
                 metadata={"golden_version": golden.version, "golden_sha256": golden.sha256, "split": split},
+                blocking=False,
             )
-            rows = list(results)
-    done = [task_result(row) for row in rows]
+            progress = Progress(len(tasks), stream=progress_stream or sys.stderr)
+            done = []
+            try:
+                for row in results:
+                    done.append(task_result(row))
+                    progress.advance(failed=not done[-1].success)
+            finally:
+                progress.close()
     order = {t.id: i for i, t in enumerate(tasks)}
     done.sort(key=lambda t: order[t.id])
     figures = metrics(done)
@@ -132,7 +142,11 @@ def handle(args: argparse.Namespace) -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
         print(f"report written to {out}", file=sys.stderr)
-    print(report.model_dump_json(indent=2) if args.json else render(report))
+    if args.json:  # stdout is the report's; the failing tasks go to the terminal
+        print(report.model_dump_json(indent=2))
+        print("\n".join(failing(report)), file=sys.stderr)
+    else:
+        print(render(report))
     for line in comparison.lines if comparison else []:
         print(f"baseline {args.baseline}: {line}", file=sys.stderr)
     return 0 if comparison is None or comparison.ok else REGRESSION

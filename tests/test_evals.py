@@ -549,8 +549,11 @@ def test_cli_writes_the_report_and_exits_1_on_a_regression(tmp_path, capsys, mon
     failing = {**passing, "id": "clarify-x-002", "expected_route": "support"}
     golden = write_set(tmp_path / "v1.jsonl", passing, failing)
     assert main(["--golden", str(golden), "--split", "all", "--json"]) == 0
-    report = Report.model_validate_json(capsys.readouterr().out)
+    out, err = capsys.readouterr()
+    report = Report.model_validate_json(out)  # stdout is the report alone
     assert [t.success for t in report.tasks] == [True, False]
+    assert "eval 2/2 tasks (100%)" in err and "1 failed" in err  # the progress, on stderr
+    assert "1 failing tasks:" in err and "clarify-x-002" in err and "route: routed to clarify, expected support" in err
     written = tmp_path / "data" / "eval-report.json"
     assert Report.model_validate_json(written.read_text()) == report
 
