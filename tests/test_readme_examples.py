@@ -38,7 +38,6 @@ NOT_RUN = {
     "export PROCTOR_TRACE_URL=": "configuration naming a Postgres server",
     "export PROCTOR_CHECKPOINT_URL=": "configuration naming a Postgres server",
 }
-DEV_SERVER = re.compile(r"^(?P<env>(?:\w+=\S+\s+)*)(?:\.venv/bin/)?langgraph dev(?P<options>.*)$")
 # What each python block must print (by the heading it is under), beyond running without error.
 PRINTS = {
     "Embedded use": ["billing", "Refunded", "KB-001"],
@@ -117,7 +116,7 @@ def test_python_examples_run_as_written(block, tmp_path):
 @pytest.mark.parametrize("block", BASH, ids=str)
 def test_bash_examples_run_as_written(block, tmp_path):
     for command in commands(block):
-        if any(command.startswith(prefix) for prefix in NOT_RUN) or DEV_SERVER.match(command):
+        if any(command.startswith(prefix) for prefix in NOT_RUN) or dev_server(command):
             continue
         words = shlex.split(command)
         assert words[0] in ("proctor", ".venv/bin/proctor"), (
@@ -130,12 +129,19 @@ def test_bash_examples_run_as_written(block, tmp_path):
         assert done.returncode == 0, f"{block}: `{command}` exited {done.returncode}:\n{done.stderr[-3000:]}"
 
 
+def dev_server(command: str) -> tuple[dict[str, str], list[str]] | None:
+    """(environment, options) of a `VAR=value … langgraph dev OPTIONS` command, else None."""
+    words = shlex.split(command)
+    at = next((i for i, w in enumerate(words) if w.endswith("langgraph") and words[i + 1 : i + 2] == ["dev"]), None)
+    if at is None or not all("=" in w for w in words[:at]):
+        return None
+    return dict(w.split("=", 1) for w in words[:at]), words[at + 2 :]
+
+
 def serve_it() -> tuple[dict[str, str], list[str]]:
-    """The environment and options of the README's `langgraph dev` command."""
-    [line] = [c for b in BASH for c in commands(b) if DEV_SERVER.match(c)]
-    found = DEV_SERVER.match(line)
-    env = dict(pair.split("=", 1) for pair in shlex.split(found["env"]))
-    return env, shlex.split(found["options"])
+    """The environment and options of the README's `langgraph dev` command (it runs in the SDK test)."""
+    [found] = [found for b in BASH for c in commands(b) if (found := dev_server(c))]
+    return found
 
 
 @pytest.mark.server
