@@ -31,6 +31,7 @@ NOT_RUN = {
     "python3 -m venv": "setup: the environment this suite runs in",
     ".venv/bin/pip install": "setup: the environment this suite runs in",
     "scripts/test": "the test suite itself",
+    "scripts/local-llm": "downloads and serves a real model (minutes): tests/test_real_model.py does it",
     ".venv/bin/python benchmarks/": "a benchmark, not a test (minutes long)",
     ".venv/bin/python -m benchmarks.": "a benchmark, not a test (minutes long)",
     "export PROCTOR_MODEL=": "configuration naming an outside model endpoint",
@@ -56,20 +57,22 @@ class Block:
         return f"README.md line {self.line} ({self.heading})"
 
 
+OPENER = re.compile(r"^(`{3,})([^`]*)$")  # CommonMark: a backtick fence's info string has no backtick
+
+
 def blocks(text: str) -> list[Block]:
     found, heading, fence = [], "", None
-    lines = text.splitlines()
-    for number, line in enumerate(lines, start=1):
-        if fence is None and line.startswith("#"):
-            heading = line.lstrip("#").strip()
-        elif line.startswith("```"):
-            if fence is None:
-                fence = (line[3:].strip(), number, [])
-            else:
-                found.append(Block(fence[0], "\n".join(fence[2]), heading, fence[1]))
-                fence = None
-        elif fence is not None:
-            fence[2].append(line)
+    for number, line in enumerate(text.splitlines(), start=1):
+        if fence is None:
+            if line.startswith("#"):
+                heading = line.lstrip("#").strip()
+            elif opener := OPENER.match(line):
+                fence = (opener[1], opener[2].strip(), number, [])
+        elif re.fullmatch(rf"{fence[0]}`*\s*", line):
+            found.append(Block(fence[1], "\n".join(fence[3]), heading, fence[2]))
+            fence = None
+        else:
+            fence[3].append(line)
     return found
 
 
