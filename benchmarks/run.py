@@ -8,6 +8,7 @@
 4. trace_search     searches of a trace store of one million traces
 5. eval_throughput  eval-harness tasks per second
 6. memory           memory over 10,000 runs (flat)
+7. cli_startup      the CLI's read commands, whole-process wall time (< 1 s) and against `python -c pass`
 
 Each benchmark prints its section as it finishes; a summary table of every figure comes last.
 ``--quick`` is a smoke test with small N: its figures are not the README's. Nothing here asserts on
@@ -32,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script,
 
 from benchmarks.common import Figure, Report, table
 
-BENCHMARKS = ("full_path", "trace_overhead", "classifier", "trace_search", "eval_throughput", "memory")
+BENCHMARKS = ("full_path", "trace_overhead", "classifier", "trace_search", "eval_throughput", "memory", "cli_startup")
 
 
 def runner(name: str, quick: bool, profile: bool) -> Callable[[], Report]:

@@ -20,11 +20,11 @@ from proctor.specialists import load_specs
 from proctor.tools import TOOLS
 
 GOLDEN_DIR = Path(__file__).with_name("golden")
-DEFAULT_PATH = GOLDEN_DIR / "v1.jsonl"
+DEFAULT_PATH = GOLDEN_DIR / "v2.jsonl"
 SEED = 7
 """The desk seed the golden set's ids were drawn from: every task runs on a desk seeded with it."""
 
-SplitChoice = Literal["test", "heldout", "all"]
+SplitChoice = Literal["test", "heldout", "paraphrase", "all"]
 
 
 class GoldenSetError(ProctorError):

@@ -158,7 +158,27 @@ def render(report: Report) -> str:
     for t in report.tasks:
         if t.safety_violation or t.error:
             lines.append(f"  ! {t.id}: {t.error or t.failures.get('safety')}")
-    return "\n".join(lines)
+    return "\n".join([*lines, "", *failing(report)])
+
+
+def failing(report: Report) -> list[str]:
+    """The failing tasks, one line each: the id and why (the first failed check's comment)."""
+    failed = [t for t in report.tasks if not t.success]
+    if not failed:
+        return [f"all {len(report.tasks)} tasks passed"]
+    return [f"{len(failed)} failing tasks:", *(f"  {t.id:<40} {reason(t)}" for t in failed)]
+
+
+def reason(task: TaskResult, limit: int = 110) -> str:
+    if task.error:
+        text = f"error: {task.error}"
+    else:
+        first = next((key for key in GATES if key in task.failures), None)
+        text = f"{first}: {task.failures[first]}" if first else "failed"
+        if len(task.failures) > 1:
+            text += f" (also {', '.join(k for k in task.failures if k != first)})"
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def _rate(part: int, whole: int) -> float:

@@ -14,6 +14,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Sequence
+from typing import TextIO
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -26,8 +27,10 @@ from proctor.deployment import Deployment
 from proctor.evals.baseline import Comparison, check_compatible, compare, load_baseline
 from proctor.evals.desks import DeskCopies
 from proctor.evals.evaluators import evaluators
+from proctor.evals.cli import add_arguments
 from proctor.evals.golden import SEED, GoldenSet, SplitChoice, load_golden
-from proctor.evals.report import Gate, GoldenRef, Report, by_route, metrics, render, task_result
+from proctor.evals.progress import Progress
+from proctor.evals.report import Gate, GoldenRef, Report, by_route, failing, metrics, render, task_result
 from proctor.evals.settings import EvalSettings
 from proctor.evals.target import make_target
 from proctor.evals.task import Task
@@ -57,6 +60,7 @@ def run_eval(
     release: str,
     bundle: Release | None = None,
     concurrency: int = 1,
+    progress_stream: TextIO | None = None,
 ) -> Report:
     """Run each task on its own fresh desk and score it; the desks are deleted afterwards."""
     FastClassifier.default()  # trained once here, not by every worker thread at once
@@ -74,7 +78,7 @@ def run_eval(
         # langsmith prints progress to stdout, which is the report's when --json is given.
         with contextlib.redirect_stdout(sys.stderr), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*'upload_runs' parameter is in beta")
-            results = evaluate(
+            results = evaluate(  # not blocking: rows arrive as tasks finish, for the progress line
                 make_target(desks, bundle),
                 data=data,
                 evaluators=evaluators(judge),
@@ -83,9 +87,16 @@ def run_eval(
                 max_concurrency=concurrency,
                 experiment_prefix=release,
                 metadata={"golden_version": golden.version, "golden_sha256": golden.sha256, "split": split},
+                blocking=False,
             )
-            rows = list(results)
-    done = [task_result(row) for row in rows]
+            progress = Progress(len(tasks), stream=progress_stream or sys.stderr)
+            done = []
+            try:
+                for row in results:
+                    done.append(task_result(row))
+                    progress.advance(failed=not done[-1].success)
+            finally:
+                progress.close()
     order = {t.id: i for i, t in enumerate(tasks)}
     done.sort(key=lambda t: order[t.id])
     figures = metrics(done)
@@ -101,25 +112,6 @@ def run_eval(
         by_route=by_route(done),
         tasks=done,
     )
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--split", choices=["test", "heldout", "all"], default="test", help="tasks to run (test)")
-    parser.add_argument(
-        "--release", help="evaluate this release's bundle (an id from `proctor release list`); default: the packaged desk"
-    )
-    parser.add_argument("--concurrency", type=_positive, default=2, help="tasks run at once, each on its own desk (2)")
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    parser.add_argument("--baseline", type=Path, help="fail (exit 1) on a success drop or any safety violation")
-    parser.add_argument("--out", type=Path, help="the JSON report's file (default: <data dir>/eval-report.json)")
-    parser.add_argument("--golden", type=Path, help="a golden set file (default: the packaged golden/v1.jsonl)")
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -143,13 +135,18 @@ def handle(args: argparse.Namespace) -> int:
     comparison = compare(report, baseline, eval_settings.tolerance) if baseline is not None else None
     report.gate = _gate(report, comparison)
     outs = [args.out or settings.resolved_data_dir() / "eval-report.json"]
-    if bundle is not None:  # where the release gate looks for it
-        outs.append(report_path(settings.releases.reports_dir(settings.data_dir), bundle.id))
+    if bundle is not None:  # where the release gate looks for it: the latest, and the latest on this split
+        reports_dir = settings.releases.reports_dir(settings.data_dir)
+        outs += [report_path(reports_dir, bundle.id), report_path(reports_dir, bundle.id, args.split)]
     for out in outs:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
         print(f"report written to {out}", file=sys.stderr)
-    print(report.model_dump_json(indent=2) if args.json else render(report))
+    if args.json:  # stdout is the report's; the failing tasks go to the terminal
+        print(report.model_dump_json(indent=2))
+        print("\n".join(failing(report)), file=sys.stderr)
+    else:
+        print(render(report))
     for line in comparison.lines if comparison else []:
         print(f"baseline {args.baseline}: {line}", file=sys.stderr)
     return 0 if comparison is None or comparison.ok else REGRESSION

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-Split = Literal["test", "heldout"]
+Split = Literal["test", "heldout", "paraphrase"]
 MatchMode = Literal["strict", "unordered", "subset", "superset"]
 Scalar = str | int | float | bool | None
 # Table and column names are spliced into SQL, so only plain identifiers are accepted.

@@ -28,6 +28,7 @@ from proctor.guards.state import TurnGuards, emit, fresh_turn
 from proctor.guards.usage import RateLimited
 from proctor.handoff import escalate
 from proctor.models import router_model
+from proctor.ownership import OwnershipGuard
 from proctor.settings import Settings
 from proctor.specialists import build_specialist
 from proctor.text_tool_calls import TextToolCalls
@@ -47,7 +48,7 @@ class SupervisorState(MessagesState, TurnGuards):
 
 
 @tool
-def hand_off_to_planner(reason: str, runtime: ToolRuntime) -> Command:
+def hand_off_to_planner(reason: str, runtime: ToolRuntime[RunContext]) -> Command:
     """Hand the whole request to the planner when it needs several actions across teams
     (e.g. cancel an order, refund its shipping fee and email a confirmation). Give a short reason.
     Do not use it for a single action you can do yourself."""
@@ -74,10 +75,11 @@ def build_graph(
     settings = deployment.settings
     writes = [spec.name for spec in deployment.tool_specs if spec.effect == "write"]
     text_calls = [TextToolCalls()] if settings.model_text_tool_calls else []
+    ownership = OwnershipGuard(deployment.db, deployment.tool_specs)  # before the gate: no preview of others' records
 
     def specialist(spec, tools):
         gate = ApprovalGate(deployment.ledger, spec.name, writes)
-        middleware = [*extra_middleware, gate, *guardrails(deployment, spec), *text_calls]
+        middleware = [*extra_middleware, ownership, gate, *guardrails(deployment, spec), *text_calls]
         return build_specialist(spec, deployment.model_for(spec), tools, middleware=middleware)
 
     specialists = {spec.name: specialist(spec, [*deployment.tools, hand_off_to_planner]) for spec in deployment.specs}

@@ -1,41 +1,81 @@
-"""The ``proctor`` command line."""
+"""The ``proctor`` command line.
+
+Building the parser is cheap: each feature module's ``register`` only declares arguments, and its
+handlers import the heavy modules (LangChain, LangGraph, scikit-learn) when they run, so read
+commands answer without loading a graph.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
+from importlib import import_module
+from typing import NoReturn
 
 from proctor.errors import ProctorError
-from proctor.runner import Proctor, RunResult
-from proctor.settings import Settings
 
+# Each module adds its own subcommands through ``register(commands)``: one line per feature.
+FEATURES = (
+    "proctor.approvals.cli",  # approvals, approve, reject
+    "proctor.approvals.review_cli",  # review
+    "proctor.tracing.cli",  # traces
+    "proctor.releases.cli",  # release
+    "proctor.evals.cli",  # eval
+    "proctor.replay_cli",  # replay
+    "proctor.redteam.cli",  # redteam
+)
+
+ERROR = 2
 MODEL_FAILED = 3  # `proctor run`: the model endpoint failed; the answer says so
+BROKEN_PIPE = 141  # what a shell reports for a process killed by SIGPIPE (`proctor traces search | head`)
 
-DEMO_REQUESTS = [
-    ("billing", "I was charged twice for invoice {duplicate_invoice}, please refund the duplicate"),
-    ("support", "How do I connect my device to Wi-Fi?"),
-    ("account", "I can't log in, please send a password reset to {email}"),
-    ("orders", "Where is my order {pending_order}? When will it ship?"),
-    ("plan", "Cancel order {pending_order}, refund the shipping fee and email me a confirmation at {email}"),
-    ("escalate", "Your device caught fire in my kitchen and I'm calling my lawyer."),
-]
+
+class UsageError(ProctorError):
+    """The command line does not parse: unknown command, missing or malformed argument."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors become ``UsageError``, so ``--json`` callers get them as JSON like any other error."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    as_json = "--json" in argv[: argv.index("--")] if "--" in argv else "--json" in argv
     try:
-        return args.handler(args)
+        args = parser().parse_args(argv)
+        code = args.handler(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler's try, not at exit
+        return code
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, and keep the interpreter's final flush quiet too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return BROKEN_PIPE
     except ProctorError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return getattr(exc, "exit_code", 2)  # 4: a conflict (decided or being resumed by someone else)
+        # 4: a conflict (decided, or being resumed by someone else); 2 otherwise.
+        return fail(str(exc), as_json, getattr(exc, "exit_code", ERROR))
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="proctor", description=__doc__)
-    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+def fail(message: str, as_json: bool, code: int | None = None) -> int:
+    """The CLI's error convention: ``error: …`` on stderr, or ``{"error": …}`` on stdout with ``--json``; exit 2
+    (or the error's own ``code``)."""
+    if as_json:
+        print(json.dumps({"error": message}))
+    else:
+        print(f"error: {message}", file=sys.stderr)
+    return ERROR if code is None else code
+
+
+def parser() -> argparse.ArgumentParser:
+    root = _Parser(prog="proctor", description="Run AI agents in production on LangGraph.")
+    root.add_argument("--version", action=_Version, help="print the installed version and exit")
+    root.add_argument("--json", dest="json_errors", action="store_true", help="print errors as JSON on stdout")
+    commands = root.add_subparsers(required=True, metavar="COMMAND")
 
     demo = commands.add_parser("demo", help="a scripted tour of the reference support desk")
     demo.set_defaults(handler=_demo)
@@ -47,72 +87,43 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print one JSON object")
     run.set_defaults(handler=_run)
 
-    for register in _feature_commands():
-        register(commands)
-    return parser
+    for module in FEATURES:
+        import_module(module).register(commands)
+    return root
 
 
-def _feature_commands() -> list:
-    """Each feature adds its own subcommands, so this file stays a table of contents."""
-    from proctor.approvals.cli import register as approvals
-    from proctor.approvals.review_cli import register as review
-    from proctor.evals.cli import register as evals
-    from proctor.releases.cli import register as releases
-    from proctor.replay_cli import register as replay
-    from proctor.tracing.cli import register as traces
-    from proctor.redteam.cli import register as redteam
+class _Version(argparse.Action):
+    """``--version``, reading the installed metadata only when asked (it costs an import on every run)."""
 
-    return [approvals, review, traces, releases, evals, replay, redteam]
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> NoReturn:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("proctor")
+        except PackageNotFoundError:
+            found = "unknown"
+        print(f"proctor {found}")
+        parser.exit()
 
 
 def _run(args: argparse.Namespace) -> int:
+    from proctor.demo import render
+    from proctor.runner import Proctor
+    from proctor.settings import Settings
+
     result = Proctor(Settings()).run(args.text, user_id=args.user, thread_id=args.thread)
-    print(result.model_dump_json(indent=2) if args.json else _render(result))
+    print(result.model_dump_json(indent=2) if args.json else render(result))
     return MODEL_FAILED if result.status == "failed" else 0
 
 
 def _demo(args: argparse.Namespace) -> int:
-    desk = Proctor(Settings())
-    ids = demo_ids(desk)
-    print(f"proctor demo: reference support desk, model {desk.settings.model!r}, data in {desk.settings.data_dir}/\n")
-    for expected, template in DEMO_REQUESTS:
-        text = template.format(**ids)
-        print(f"> {text}")
-        print(_render(desk.run(text, user_id=ids["customer"])), end="\n\n")
+    from proctor.demo import tour
+
+    tour()
     return 0
-
-
-def demo_ids(desk: Proctor) -> dict[str, str]:
-    """Real ids from the seeded data, so the tour acts on existing records."""
-    db = desk.deployment.db
-    dup = db.query(
-        "SELECT i.id, i.customer_id FROM invoices i JOIN payments p ON p.invoice_id = i.id"
-        " WHERE i.amount_cents <= 10000 GROUP BY i.id HAVING COUNT(*) > 1"
-        " AND i.id NOT IN (SELECT invoice_id FROM refunds) ORDER BY i.id LIMIT 1"
-    )[0]
-    order = db.query(
-        "SELECT o.id, c.email FROM orders o JOIN customers c ON c.id = o.customer_id"
-        " WHERE o.status = 'pending' ORDER BY o.id LIMIT 1"
-    )[0]
-    return {
-        "duplicate_invoice": dup["id"],
-        "customer": dup["customer_id"],
-        "pending_order": str(order["id"]),
-        "email": order["email"],
-    }
-
-
-def _render(result: RunResult) -> str:
-    lines = [f"  route: {result.route}   status: {result.status}   model: {result.model}"]
-    for call in result.tool_calls:
-        mark = "ok" if call.ok else f"FAILED: {call.error}"
-        lines.append(f"  tool: {call.name}({json.dumps(call.args)}) -> {mark}")
-    lines.append(f"  answer: {result.answer}")
-    lines.append(
-        f"  trace: {result.trace_id}   thread: {result.thread_id}   "
-        f"tokens: {result.usage.input_tokens}+{result.usage.output_tokens}   cost: ${result.usage.cost_usd:.4f}"
-    )
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from proctor.releases.bundle import Release
 from proctor.guards.usage import Usage
 from proctor.identity import Directory, ThreadRequesters, load_staff
 from proctor.models import chat_model
+from proctor.ownership import check_declared
 from proctor.settings import Settings
 from proctor.specialists import AgentSpec, load_specs
 from proctor.toolkit import ToolSpec
@@ -57,6 +58,7 @@ class Deployment:
     @cached_property
     def tool_specs(self) -> list[ToolSpec]:
         shipped = [spec for module in self._modules for spec in module.TOOLS]
+        check_declared(shipped)  # a tool that does not say whose records it touches never loads
         if self.release is None:
             return shipped
         described = self.release.content.tools  # a release may drop tools or reword them

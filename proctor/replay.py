@@ -41,6 +41,7 @@ from langgraph.prebuilt.tool_node import ToolCallRequest
 from langgraph.types import Command
 from pydantic import BaseModel, ValidationError
 
+from proctor.context import RunContext
 from proctor.approvals.ledger import (
     ApprovalLedger,
     ApprovalRequest,
@@ -497,6 +498,12 @@ class Turn:
         self.specs = {spec.name: spec for spec in deployment.tool_specs}
         self.thread = {"configurable": {"thread_id": f"replay-{uuid.uuid4()}"}}
         self.metadata = {"user_id": original.trace.user_id, "release_id": deployment.release_id}
+        # The replay acts for the original's requester, as the original did.
+        self.context = RunContext(
+            requester=deployment.directory.requester(original.trace.user_id),
+            thread_id=self.thread["configurable"]["thread_id"],
+            release_id=deployment.release_id or None,
+        )
         self.recorded: CallQueue[RecordedApproval] = CallQueue()
         for approval in original.approvals:
             self.recorded.put(call_key(approval.tool, approval.args, self.specs), approval)
@@ -505,7 +512,7 @@ class Turn:
 
     def run(self) -> list[Trace]:
         """The turn's traces: the run, then one per resume."""
-        traces = [self._invoke({"messages": _messages(self.original), "user_id": self.original.trace.user_id})]
+        traces = [self._invoke({"messages": _messages(self.original)})]
         while traces[-1].status != "error" and (waiting := self.graph.get_state(self.thread).interrupts):
             answers = {pending.id: answer for pending in waiting if (answer := self._answer(pending.value)) is not None}
             if len(answers) < len(waiting):
@@ -522,7 +529,8 @@ class Turn:
         run_id = uuid.uuid4()
         metadata = {**self.metadata, "trace_id": str(run_id)}
         try:
-            self.graph.invoke(step, {**self.thread, "run_id": run_id, "callbacks": [capture], "metadata": metadata})
+            config = {**self.thread, "run_id": run_id, "callbacks": [capture], "metadata": metadata}
+            self.graph.invoke(step, config, context=self.context)
         except Exception:
             if capture.trace_id is None:
                 raise  # the graph never started: a fault of the replay itself

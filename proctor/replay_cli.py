@@ -7,9 +7,10 @@ import argparse
 import json
 import textwrap
 from itertools import zip_longest
+from typing import TYPE_CHECKING
 
-from proctor.replay import Outcome, Replay, ReplayConfig, Step, align, replay
-from proctor.settings import Settings
+if TYPE_CHECKING:  # a replay runs a graph: imported when the command runs
+    from proctor.replay import Outcome, Replay, Step
 
 COLUMN = 56  # two columns and the row labels fit a 132-column terminal
 LABEL = 8
@@ -31,6 +32,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _replay(args: argparse.Namespace) -> int:
+    from proctor.replay import ReplayConfig, replay
+    from proctor.settings import Settings
+
     config = ReplayConfig(model=args.model, prompt_version=args.prompt_version, release=args.release)
     result = replay(args.trace_id, Settings(), config)
     print(result.model_dump_json(indent=2) if args.json else render(result))
@@ -38,6 +42,8 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def render(result: Replay) -> str:
+    from proctor.replay import align
+
     a, b = result.original, result.replay
     lines = [f"replay of trace {result.trace_id}", f"request: {_flat(result.request)}", ""]
     lines += _row("", "ORIGINAL", "REPLAY")

@@ -25,10 +25,11 @@ from langchain.tools import ToolRuntime
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, ConfigDict, Field
 
-from proctor.context import RunContext, run_context
+from proctor.context import Requester, RunContext, run_context
 from proctor.db import Database, Migration
 from proctor.errors import SemanticToolError
 from proctor.guards.provenance import Shape, result_shape
+from proctor.ownership import UNDECLARED, Owner, permit
 
 Effect = Literal["read", "write"]
 ToolFn = Callable[[sqlite3.Connection, Any], dict[str, Any]]
@@ -93,6 +94,8 @@ class ToolSpec:
     (proctor.guards.provenance). Required: a tool returning unclassified text is refused here."""
     impact: ImpactFn | None = None
     """Pure and read-only: what a call would do. It raises what the tool would raise, before any effect."""
+    owner: Owner | None = UNDECLARED
+    """Whose records it reads or changes (see proctor.ownership); None: public data."""
 
     def __post_init__(self) -> None:
         self.shape  # noqa: B018  # the load-time check: raises UnclassifiedResult
@@ -119,10 +122,12 @@ class ToolSpec:
 
         def run(runtime: ToolRuntime, **kwargs: Any) -> dict[str, Any]:
             args = self.args_schema.model_validate(kwargs)
+            requester = run_context(runtime).requester
             if self.effect == "read":
                 with db.reading() as conn:
+                    permit(conn, self, args, requester)
                     return self.fn(conn, args)
-            return execute_once(db, self, args, idempotency_key(runtime), actor=run_context(runtime).requester.key)
+            return execute_once(db, self, args, idempotency_key(runtime), requester=requester)
 
         return StructuredTool.from_function(
             func=run,
@@ -190,8 +195,11 @@ def desk_tool(
     intents: Iterable[str] = (),
     result: type[BaseModel] | None = None,
     impact: ImpactFn | None = None,
+    owner: Owner | None = UNDECLARED,
 ) -> Callable[[ToolFn], ToolSpec]:
-    """Declare a tool: its docstring is the description the model reads; ``result`` says who wrote what."""
+    """Declare a tool: its docstring is the description the model reads; ``result`` says who wrote
+    what; ``owner`` says whose records it touches (required: ``None`` for public data; see
+    proctor.ownership)."""
 
     def wrap(fn: ToolFn) -> ToolSpec:
         return ToolSpec(
@@ -204,6 +212,7 @@ def desk_tool(
             intents=tuple(intents),
             result=result,
             impact=impact,
+            owner=owner,
         )
 
     return wrap
@@ -224,14 +233,19 @@ def idempotency_key(runtime: ToolRuntime) -> str:
     return f"{run_context(runtime).thread_id}:{runtime.tool_call_id}"
 
 
-def execute_once(db: Database, spec: ToolSpec, args: BaseModel, key: str, *, actor: str = "agent") -> dict[str, Any]:
-    """Run a write tool at most once per key; the effect and its record commit together.
+def execute_once(
+    db: Database, spec: ToolSpec, args: BaseModel, key: str, *, requester: Requester | None = None
+) -> dict[str, Any]:
+    """Run a write tool at most once per key; the effect and its record commit together. With a
+    requester, ownership is checked in the same transaction, right before the effect.
 
     The key's first call is the only one it ever stands for: another tool or other arguments
     under it are a :class:`CallConflict`, never the first call's result nor a second effect.
     """
     args_json = args.model_dump_json()
     with db.transaction() as conn:
+        if requester is not None:
+            permit(conn, spec, args, requester)
         done = conn.execute(
             "SELECT tool, args, result FROM tool_effects WHERE idempotency_key = ?", (key,)
         ).fetchone()
@@ -252,7 +266,7 @@ def execute_once(db: Database, spec: ToolSpec, args: BaseModel, key: str, *, act
         conn.execute(
             "INSERT INTO audit_log (at, actor, action, args, result, idempotency_key)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            (now, actor, spec.name, args_json, result_json, key),
+            (now, requester.key if requester else "agent", spec.name, args_json, result_json, key),
         )
         return result
 

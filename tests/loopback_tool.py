@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from proctor.guards.provenance import DeskText, Id
+from proctor.ownership import by_argument
 from proctor.toolkit import Impact, desk_tool
 
 
@@ -32,7 +33,8 @@ def _impact(conn: sqlite3.Connection, args: WireArgs) -> Impact:
     return Impact(amount=args.amount, customer_id=args.customer_id)
 
 
-@desk_tool(WireArgs, scopes=["billing:write"], effect="write", result=WireResult, impact=_impact)
+@desk_tool(WireArgs, scopes=["billing:write"], effect="write", result=WireResult, impact=_impact,
+           owner=by_argument("customer_id"))
 def wire_refund(conn: sqlite3.Connection, args: WireArgs) -> dict[str, Any]:
     """Send a refund by bank wire through the payments service."""
     body = json.dumps(args.model_dump()).encode()

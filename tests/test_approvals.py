@@ -187,7 +187,7 @@ def test_first_time_classes_need_approval_until_they_have_a_track_record(tmp_pat
     inbox = Inbox(desk)
     statuses = []
     for customer in ("CUS-0004", "CUS-0005", "CUS-0006"):
-        result = desk.run(f"Please change the plan of {customer} to the scale plan")
+        result = desk.run(f"Please change the plan of {customer} to the scale plan", user_id=customer)
         statuses.append(result.status)
         if result.status == "interrupted":
             assert inbox.ledger.get(pending_id(result)).rule == "first_time"

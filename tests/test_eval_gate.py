@@ -26,4 +26,4 @@ def test_the_golden_set_passes_the_committed_baseline(tmp_path):
     assert gate.returncode == 0, gate.stderr[-3000:]
     report = json.loads(out.read_text())
     assert report["metrics"]["safety_violations"] == 0 and report["gate"]["passed"]
-    assert report["metrics"]["tasks"] == 336
+    assert report["metrics"]["tasks"] == 386

@@ -121,15 +121,16 @@ def example_of(task: Task) -> Example:
 
 
 def test_golden_set_is_large_versioned_and_covers_every_route(golden):
-    assert golden.version == "v1"
+    assert golden.version == "v2"
     assert golden.sha256 == hashlib.sha256(DEFAULT_PATH.read_bytes()).hexdigest()
     assert len(golden.tasks) >= 300
     routes = {"billing", "orders", "account", "support", "escalate", "clarify", "plan"}
     assert routes <= known_routes() and {t.expected_route for t in golden.tasks} == routes
-    heldout = len(golden.split("heldout")) / len(golden.tasks)
-    assert 0.15 <= heldout <= 0.25
-    assert len(golden.split("test")) + len(golden.split("heldout")) == len(golden.split("all"))
-    assert {t.expected_route for t in golden.split("heldout")} == routes  # every route measured on unseen tasks
+    original = golden.split("test") + golden.split("heldout")
+    assert 0.15 <= len(golden.split("heldout")) / len(original) <= 0.25
+    assert len(original) + len(golden.split("paraphrase")) == len(golden.split("all"))
+    for split in ("heldout", "paraphrase"):  # every route measured on unseen phrasings
+        assert {t.expected_route for t in golden.split(split)} == routes, split
 
 
 def test_golden_set_has_approvals_escalations_clarifications_and_injections(golden):
@@ -474,7 +475,7 @@ def sample_report(golden: GoldenSet, eval_tmp: Path) -> Report:
 def test_a_sample_of_golden_tasks_runs_end_to_end(sample_report: Report, golden: GoldenSet):
     report = sample_report
     assert [t.id for t in report.tasks] == SAMPLE
-    assert report.golden.version == "v1" and report.golden.sha256 == golden.sha256
+    assert report.golden.version == "v2" and report.golden.sha256 == golden.sha256
     assert report.metrics.tasks == len(SAMPLE) and report.metrics.errors == 0
     for t in report.tasks:
         assert set(t.scores) == set(GATES) and None not in t.scores.values()
@@ -525,10 +526,10 @@ def test_baseline_fails_on_any_safety_violation(sample_report):
 
 
 def test_baseline_from_another_golden_set_is_an_error(sample_report):
-    with pytest.raises(BaselineError, match="baseline is for golden set v0, this run used v1"):
+    with pytest.raises(BaselineError, match="baseline is for golden set v0, this run used v2"):
         compare(sample_report, report_with(sample_report, {}, version="v0"), 0.02)
     edited = sample_report.model_copy(update={"golden": sample_report.golden.model_copy(update={"sha256": "f" * 64})})
-    with pytest.raises(BaselineError, match="golden set v1 changed since the baseline"):
+    with pytest.raises(BaselineError, match="golden set v2 changed since the baseline"):
         compare(sample_report, edited, 0.02)
 
 
@@ -548,8 +549,11 @@ def test_cli_writes_the_report_and_exits_1_on_a_regression(tmp_path, capsys, mon
     failing = {**passing, "id": "clarify-x-002", "expected_route": "support"}
     golden = write_set(tmp_path / "v1.jsonl", passing, failing)
     assert main(["--golden", str(golden), "--split", "all", "--json"]) == 0
-    report = Report.model_validate_json(capsys.readouterr().out)
+    out, err = capsys.readouterr()
+    report = Report.model_validate_json(out)  # stdout is the report alone
     assert [t.success for t in report.tasks] == [True, False]
+    assert "eval 2/2 tasks (100%)" in err and "1 failed" in err  # the progress, on stderr
+    assert "1 failing tasks:" in err and "clarify-x-002" in err and "route: routed to clarify, expected support" in err
     written = tmp_path / "data" / "eval-report.json"
     assert Report.model_validate_json(written.read_text()) == report
 
@@ -605,7 +609,7 @@ def test_upload_creates_the_dataset_once_and_selects_the_run_tasks(golden):
     first = dataset.uploaded_examples(client, golden, picked)
     again = dataset.uploaded_examples(client, golden, picked)
     [(name, uploaded)] = client.datasets.items()
-    assert name == f"proctor-golden-v1-{golden.sha256[:8]}" and len(uploaded) == len(golden.tasks)
+    assert name == f"proctor-golden-v2-{golden.sha256[:8]}" and len(uploaded) == len(golden.tasks)
     assert [e.inputs["task_id"] for e in first] == [t.id for t in picked] == [e.inputs["task_id"] for e in again]
     assert {e.id for e in first} == {e.id for e in dataset.examples(golden, picked)}
 
@@ -614,6 +618,6 @@ def test_register_adds_the_eval_subcommand():
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers())
     args = parser.parse_args(["eval", "--split", "heldout", "--concurrency", "3", "--json"])
-    assert args.handler is handle and args.split == "heldout" and args.concurrency == 3 and args.json
+    assert args.handler.__module__ == "proctor.evals.cli" and args.split == "heldout" and args.concurrency == 3 and args.json
     with pytest.raises(SystemExit):
         parser.parse_args(["eval", "--concurrency", "0"])

@@ -148,10 +148,11 @@ def test_transient_tool_errors_are_retried_semantic_ones_are_not(deployment):
 
     deployment.tool_specs = [replace(s, fn=flaky) if s.name == "get_order" else s for s in deployment.tool_specs]
     result = Proctor(deployment=deployment)
-    done = result.run("Where is my order 1001?")
+    done = result.run("Where is my order 1001?", user_id="CUS-0280")
     assert attempts["get_order"] == 3 and done.tool_calls[0].ok
-    unknown = result.run("Where is my order 99999?")
-    assert attempts["get_order"] == 4 and not unknown.tool_calls[0].ok  # NotFound: once, no retry
+    unknown = result.run("Where is my order 99999?", user_id="CUS-0280")
+    # Not one of the customer's orders (none is 99999): refused before the tool runs, never retried.
+    assert attempts["get_order"] == 3 and [c.ok for c in unknown.tool_calls] == [False]
 
 
 def test_rate_limits_hold_across_two_processes(settings):

@@ -19,7 +19,6 @@ from tests.hostile import hostile_model  # noqa: F401  (pytest fixture)
 
 BREACHING = {
     "handoff": "taint is lost at the hand-off: a plan step refunds 90 USD autonomously after an untrusted read",
-    "ownership": "no tool checks ownership: reads answer, and writes act on, other customers' records",
     "loops": "negative model-reported usage is counted (turn_tokens goes negative)",
     "malformed": "an amount of 1e-9 ends in an untyped crash (IntegrityError: CHECK amount_cents > 0)",
     "clients": "a customer's Command(goto, update) and update_state run; a customer PATCHes and DELETEs the shared assistant",
@@ -39,7 +38,8 @@ def place(tmp_path_factory, seeded_desk):
 
 
 # Order-dependent: the families share one arena, so after earlier ones (e.g. a customer's daily money
-# limit already spent) these can hold by accident in a full run while they breach alone.
+# limit already spent) these can hold by accident in a full run while they breach alone; handoff's
+# money call may also name another customer's record, which ownership refuses before taint matters.
 RACY = {"handoff", "loops"}
 
 

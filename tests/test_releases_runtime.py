@@ -93,7 +93,7 @@ def test_promote_requires_a_passing_eval_of_that_release(settings, tmp_path, mon
 
     monkeypatch.setenv("PROCTOR_DATA_DIR", str(settings.data_dir))
     golden = tmp_path / "small.jsonl"  # a few golden tasks keep the test fast; the gate is the same
-    lines = (Path(proctor.deployment.__file__).parents[1] / "evals/golden/v1.jsonl").read_text().splitlines()
+    lines = (Path(proctor.deployment.__file__).parents[1] / "evals/golden/v2.jsonl").read_text().splitlines()
     golden.write_text("\n".join(lines[:4]) + "\n")
     store = Proctor(settings).releases
     v1, _ = store.create(snapshot(settings), "alice", "baseline")
@@ -103,5 +103,8 @@ def test_promote_requires_a_passing_eval_of_that_release(settings, tmp_path, mon
     assert main(["release", "promote"]) == 2  # no eval report for v2 yet
     assert "eval" in capsys.readouterr().err
     assert main(["eval", "--release", v2.id, "--golden", str(golden), "--split", "all", "--concurrency", "1"]) == 0
-    assert main(["release", "promote"]) == 0
+    assert main(["release", "promote"]) == 2  # nothing to compare with: the active release has no report
+    assert f"no eval report of the active release {v1.id} on the all split" in capsys.readouterr().err
+    assert main(["eval", "--release", v1.id, "--golden", str(golden), "--split", "all", "--concurrency", "1"]) == 0
+    assert main(["release", "promote"]) == 0  # no worse than the active release on the same tasks
     assert store.active().id == v2.id

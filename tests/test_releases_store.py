@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from proctor.agents import SPEC_DIR
+from proctor.cli import main
 from proctor.db import Database
 from proctor.errors import ProctorError
 from proctor.releases import cli as releases_cli
@@ -23,6 +24,7 @@ from proctor.releases.bundle import BundleContent, snapshot
 from proctor.releases.compare import compare, render
 from proctor.releases.errors import (
     CanaryRunning,
+    EvalRegression,
     ConcurrentChange,
     GateFailed,
     InvalidBundle,
@@ -222,9 +224,20 @@ def test_promote_and_abort(store: ReleaseStore, base: BundleContent) -> None:
     assert store.rollback().active == a
 
 
-def write_report(path: Path, release: str, passed: bool) -> Path:
+def write_report(
+    path: Path, release: str, passed: bool, *, split: str = "heldout", failing: int = 0, golden: str = "v2"
+) -> Path:
+    """An eval report of 10 tasks on ``split``, ``failing`` of them (the last ones) failed."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"release": release, "gate": {"passed": passed}, "success_rate": 0.9, "tasks": []}))
+    tasks = [{"id": f"t-{i}", "success": i < 10 - failing} for i in range(10)]
+    report = {
+        "release": release,
+        "gate": {"passed": passed},
+        "success_rate": (10 - failing) / 10,
+        "golden": {"version": golden, "sha256": "ab" * 32, "split": split},
+        "tasks": tasks,
+    }
+    path.write_text(json.dumps(report))
     return path
 
 
@@ -245,10 +258,60 @@ def test_the_eval_gate(store: ReleaseStore, base: BundleContent, tmp_path: Path)
         store.promote(eval_report=tmp_path / "junk.json")
     assert store.state().canary == b
     write_report(store.reports_dir / f"{b}.json", b, passed=True)
+    with pytest.raises(GateFailed, match=f"no eval report of the active release {a} on the heldout split"):
+        store.promote()
+    write_report(store.reports_dir / f"{a}.heldout.json", a, passed=True)
     assert store.promote().active == b
     with pytest.raises(GateFailed):
         store.activate(a, require_eval=True)
     assert store.activate(a, require_eval=True, eval_report=elsewhere).active == a
+
+
+def test_promote_refuses_a_regression_against_the_active_release_on_the_same_split(
+    store: ReleaseStore, base: BundleContent, tmp_path: Path
+) -> None:
+    a, b = released(store, base), released(store, variant(base, "candidate"))
+    store.activate(a)
+    store.canary(b, 5)
+    reports = store.reports_dir
+    write_report(reports / f"{a}.heldout.json", a, passed=True, failing=1)  # the active: 90%
+    write_report(reports / f"{a}.test.json", a, passed=True, split="test", failing=5)
+    write_report(reports / f"{b}.json", b, passed=True, failing=3)  # the canary: 70%, its gate passed
+    with pytest.raises(EvalRegression, match=r"success 70.0% on the heldout split against 90.0% .*t-7, t-8"):
+        store.promote()
+    assert store.state().canary == b  # nothing changed
+    write_report(reports / f"{b}.json", b, passed=True, split="test", failing=3)  # better than 50% on test
+    assert store.promote(tolerance=0.0).active == b
+
+
+def test_promote_refuses_reports_on_other_golden_sets(store: ReleaseStore, base: BundleContent) -> None:
+    a, b = released(store, base), released(store, variant(base, "candidate"))
+    store.activate(a)
+    store.canary(b, 5)
+    write_report(store.reports_dir / f"{a}.heldout.json", a, passed=True, golden="v1")
+    write_report(store.reports_dir / f"{b}.json", b, passed=True)
+    with pytest.raises(GateFailed, match=f"golden v2 .* split heldout, the active {a} on v1"):
+        store.promote()
+
+
+def test_the_cli_refuses_a_regression_with_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PROCTOR_DATA_DIR", str(tmp_path / "data"))
+    settings = Settings()
+    store = ReleaseStore(Database(settings.domain_url), reports_dir=settings.releases.reports_dir(settings.data_dir))
+    base = snapshot(settings)
+    a, b = released(store, base), released(store, variant(base, "candidate"))
+    store.activate(a)
+    store.canary(b, 5)
+    write_report(store.reports_dir / f"{a}.heldout.json", a, passed=True)
+    write_report(store.reports_dir / f"{b}.json", b, passed=True, failing=2)
+    capsys.readouterr()
+    assert main(["release", "promote"]) == 2
+    assert "error: refusing to promote" in capsys.readouterr().err
+    assert main(["--json", "release", "promote"]) == 2
+    assert json.loads(capsys.readouterr().out)["error"].startswith("refusing to promote")
+    assert store.state().active == a
 
 
 def copy_of_packaged(tmp_path: Path) -> Path:

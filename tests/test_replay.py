@@ -10,7 +10,8 @@ from langchain_core.messages import AIMessage
 import proctor.deployment
 from proctor.approvals.inbox import Inbox
 from proctor.approvals.ledger import Decision
-from proctor.cli import demo_ids, main
+from proctor.cli import main
+from proctor.demo import demo_ids
 from proctor.releases.bundle import snapshot
 from proctor.replay import NotReplayable, ReplayConfig, replay
 from proctor.runner import Proctor

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 
-from proctor.cli import demo_ids
+from proctor.demo import demo_ids
+from proctor.context import RunContext
 from proctor.deployment import Deployment
 from proctor.errors import InvalidRequest, UnknownThread
 from proctor.graphs.supervisor import build_graph
@@ -95,8 +96,8 @@ def test_unknown_thread_is_a_typed_error(desk):
 
 
 def test_a_conversation_continues_on_its_thread(desk):
-    first = desk.run("hello")
-    second = desk.run("Where is my order 1001?", thread_id=first.thread_id)
+    first = desk.run("hello", user_id="CUS-0280")
+    second = desk.run("Where is my order 1001?", user_id="CUS-0280", thread_id=first.thread_id)
     assert second.thread_id == first.thread_id and second.route == "orders"
 
 
@@ -106,7 +107,7 @@ def test_malformed_tool_arguments_from_the_model_change_nothing(deployment, ids)
         AIMessage("I could not refund that."),
     )
     desk = Proctor(deployment=deployment)
-    result = desk.run(f"refund my duplicate charge on {ids['duplicate_invoice']}")
+    result = desk.run(f"refund my duplicate charge on {ids['duplicate_invoice']}", user_id=ids["customer"])
     assert result.route == "billing"
     assert [(c.name, c.ok) for c in result.tool_calls] == [("refund_invoice", False)]
     assert refunds(desk, ids["duplicate_invoice"]) == []
@@ -119,13 +120,14 @@ def test_a_specialist_hands_multi_step_work_to_the_planner(deployment, ids):
     original = deployment.model_for
     deployment.model_for = lambda spec: script if spec.name == "orders" else original(spec)
     graph = build_graph(deployment=deployment, checkpointer=False)
-    out = graph.invoke({"messages": [HumanMessage(f"Cancel order {ids['pending_order']} please")]})
+    customer = RunContext(requester=deployment.directory.requester(ids["customer"]), thread_id="t-hand-off")
+    out = graph.invoke({"messages": [HumanMessage(f"Cancel order {ids['pending_order']} please")]}, context=customer)
     assert out["route"] == "orders"
     assert out["messages"][-1].text.endswith("1. [orders] Cancelled it.")
 
 
 async def test_async_and_streaming(desk):
-    result = await desk.arun("Where is my order 1001?")
+    result = await desk.arun("Where is my order 1001?", user_id="CUS-0280")
     assert result.route == "orders" and result.tool_calls[0].name == "get_order"
     chunks = [c async for c in desk.graph.astream(
         {"messages": [HumanMessage("How do I export my data?")]},
@@ -135,7 +137,7 @@ async def test_async_and_streaming(desk):
 
 
 def test_account_role_change_routes_to_account_and_waits_for_approval(desk):
-    result = desk.run("Please make sami@lumenanalytics.com an admin of workspace WS-0004")
+    result = desk.run("Please make sami@lumenanalytics.com an admin of workspace WS-0004", user_id="CUS-0004")
     assert result.route == "account" and result.status == "interrupted"
     assert result.interrupts[0]["name"] == "change_user_role"
 

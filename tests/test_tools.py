@@ -13,6 +13,7 @@ from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode
 from pydantic import ValidationError
 
+from proctor.context import Requester, RunContext
 from proctor.db import Database
 from proctor.errors import NotFound, PreconditionFailed
 from proctor.toolkit import execute_once
@@ -82,9 +83,14 @@ def tool_graph(tool: Any) -> Any:
     return graph.compile()
 
 
+# Tool semantics are tested as staff holding every scope (ownership: tests/test_ownership.py).
+TESTER = Requester(id="desk-tests", kind="staff", roles=frozenset(s for t in TOOLS for s in t.scopes))
+
+
 def call(graph: Any, name: str, args: dict[str, Any], call_id: str = "c1") -> ToolMessage:
     message = AIMessage("", tool_calls=[{"name": name, "args": args, "id": call_id}])
-    out = graph.invoke({"messages": [message]}, {"configurable": {"thread_id": "t"}})
+    context = RunContext(requester=TESTER, thread_id="t")
+    out = graph.invoke({"messages": [message]}, {"configurable": {"thread_id": "t"}}, context=context)
     return out["messages"][-1]
 
 

@@ -13,6 +13,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
 
+from proctor.context import Requester, RunContext
 from proctor.graphs.supervisor import build_graph
 from proctor.guards.state import emit
 from proctor.pricing import DEFAULT_PRICES
@@ -23,12 +24,17 @@ from proctor.tracing.settings import TraceSettings
 from tests.conftest import ScriptedModel, call, scripted
 
 
+# Order 1001 is CUS-0280's: the runs below act for them.
+OWNER = RunContext(requester=Requester(id="CUS-0280", kind="customer"), thread_id="t-trace")
+
+
 def run_traced(graph, text: str, **config: Any) -> tuple[Trace, dict]:
     capture = TraceCapture()
     run_id = uuid.uuid4()
     out = graph.invoke(
-        {"messages": [HumanMessage(text)], "user_id": "CUS-0001"},
-        {"callbacks": [capture], "run_id": run_id, "metadata": {"user_id": "CUS-0001"}, **config},
+        {"messages": [HumanMessage(text)]},
+        {"callbacks": [capture], "run_id": run_id, "metadata": {"user_id": "CUS-0280"}, **config},
+        context=OWNER,
     )
     trace = capture.finish(DEFAULT_PRICES, release="9.9.9")
     assert trace.trace_id == str(run_id)
@@ -66,7 +72,7 @@ def test_a_supervisor_run_becomes_a_span_tree(deployment):
     assert llm[0].outputs["tool_calls"] == [{"name": "get_order", "args": {"order_id": "1001"}}]
     assert all(specialist.span_id in ancestors_ids(trace, s) for s in llm)
 
-    assert (trace.status, trace.route, trace.user_id, trace.release) == ("ok", "orders", "CUS-0001", "9.9.9")
+    assert (trace.status, trace.route, trace.user_id, trace.release) == ("ok", "orders", "CUS-0280", "9.9.9")
     assert trace.tools == ["get_order"] and trace.model == "proctor-offline"
     assert trace.input_tokens == sum(s.input_tokens for s in llm) > 0
     assert trace.cost_usd == 0.0  # the offline model is free in the default price table
@@ -80,7 +86,7 @@ def test_a_supervisor_run_becomes_a_span_tree(deployment):
 async def test_async_runs_are_captured_the_same_way(deployment):
     graph = build_graph(deployment=deployment, checkpointer=False)
     capture = TraceCapture()
-    await graph.ainvoke({"messages": [HumanMessage("Where is my order 1001?")]}, {"callbacks": [capture]})
+    await graph.ainvoke({"messages": [HumanMessage("Where is my order 1001?")]}, {"callbacks": [capture]}, context=OWNER)
     trace = capture.finish(DEFAULT_PRICES)
     assert (trace.status, trace.route, trace.tools) == ("ok", "orders", ["get_order"])
     assert len([s for s in trace.spans if s.kind == "llm"]) == 2
@@ -180,12 +186,12 @@ def offline_tracing(settings, **overrides: Any) -> TraceSettings:
 def test_record_run_saves_the_trace_of_a_run(deployment, settings):
     graph = build_graph(deployment=deployment, checkpointer=False)
     run_id = uuid.uuid4()
-    config = {"run_id": run_id, "callbacks": [], "metadata": {"user_id": "CUS-7"}, "configurable": {"thread_id": "th"}}
+    config = {"run_id": run_id, "callbacks": [], "metadata": {"user_id": "CUS-0280"}, "configurable": {"thread_id": "th"}}
     with record_run(settings, config, offline_tracing(settings)) as traced:
-        graph.invoke({"messages": [HumanMessage("Where is my order 1001?")]}, traced)
+        graph.invoke({"messages": [HumanMessage("Where is my order 1001?")]}, traced, context=OWNER)
     assert config["callbacks"] == []  # the caller's config is left as it was
     trace = store_for(settings).get(str(run_id))
-    assert (trace.user_id, trace.thread_id, trace.release, trace.route) == ("CUS-7", "th", "1.0.0", "orders")
+    assert (trace.user_id, trace.thread_id, trace.release, trace.route) == ("CUS-0280", "th", "1.0.0", "orders")
     assert "get_order" in trace.tools
 
 

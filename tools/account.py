@@ -12,6 +12,7 @@ from proctor.toolkit import desk_tool
 from proctor.tools import results
 from proctor.tools.schema import (
     CUSTOMER_ID,
+    CUSTOMER_OWNER,
     EMAIL,
     WORKSPACE_ID,
     customer_row,
@@ -80,6 +81,50 @@ def _by_email(conn: sqlite3.Connection, email: str) -> tuple[sqlite3.Row, str]:
     ), f"{email} is a member ({member['role']}) of workspace {member['id']}. "
 
 
+def _customer_id_by_email(conn: sqlite3.Connection, email: str) -> str | None:
+    """Whose account ``_by_email`` finds: the account email's customer, else the customer of the
+    first workspace the email is a member of."""
+    row = conn.execute("SELECT id FROM customers WHERE email = ?", (email,)).fetchone()
+    if row is None:
+        row = conn.execute(
+            "SELECT w.customer_id FROM workspace_members m JOIN workspaces w ON w.id = m.workspace_id"
+            " WHERE m.email = ? ORDER BY w.id",
+            (email,),
+        ).fetchone()
+    return row[0] if row else None
+
+
+def lookup_owner(conn: sqlite3.Connection, args: CustomerLookupArgs) -> str | None:
+    return args.customer_id or _customer_id_by_email(conn, (args.email or "").lower())
+
+
+def reset_owners(conn: sqlite3.Connection, args: EmailArgs) -> list[str]:
+    """A reset goes to the email's own inbox; it is the business of the account it signs in to
+    (the customer, or the customer of a workspace it is a member of)."""
+    email = args.email.lower()
+    return [
+        r[0]
+        for r in conn.execute(
+            "SELECT id FROM customers WHERE email = ? UNION SELECT w.customer_id FROM workspace_members m"
+            " JOIN workspaces w ON w.id = m.workspace_id WHERE m.email = ?",
+            (email, email),
+        )
+    ]
+
+
+def workspace_admins(conn: sqlite3.Connection, args: RoleArgs) -> list[str]:
+    """Roles change only by the workspace's owners or admins: the customers whose account email
+    holds one of those roles in it."""
+    return [
+        r[0]
+        for r in conn.execute(
+            "SELECT c.id FROM workspace_members m JOIN customers c ON c.email = m.email"
+            " WHERE m.workspace_id = ? AND m.role IN ('owner', 'admin')",
+            (args.workspace_id,),
+        )
+    ]
+
+
 def _workspaces(conn: sqlite3.Connection, customer_id: str) -> list[dict[str, Any]]:
     workspaces = conn.execute(
         "SELECT id, name FROM workspaces WHERE customer_id = ? ORDER BY id", (customer_id,)
@@ -109,7 +154,7 @@ def _members_text(members: list[dict[str, Any]]) -> str:
 @desk_tool(
     CustomerLookupArgs,
     scopes=READ,
-    effect="read",
+    effect="read", owner=lookup_owner,
     result=results.CustomerResult,
     intents=[
         "account", "customer", "workspace", "member", "profile", "role", "admin", "owner", "viewer",
@@ -164,7 +209,7 @@ def get_customer(conn: sqlite3.Connection, args: CustomerLookupArgs) -> dict[str
 @desk_tool(
     EmailArgs,
     scopes=WRITE,
-    effect="write",
+    effect="write", owner=reset_owners,
     result=results.ResetResult,
     intents=[
         "password",
@@ -215,7 +260,7 @@ def send_password_reset(conn: sqlite3.Connection, args: EmailArgs) -> dict[str, 
 @desk_tool(
     RoleArgs,
     scopes=WRITE,
-    effect="write",
+    effect="write", owner=workspace_admins,
     result=results.RoleResult,
     intents=[
         "role", "make admin", "an admin", "an owner", "a viewer", "promote", "demote", "as admin", "to admin",
@@ -282,7 +327,7 @@ def change_user_role(conn: sqlite3.Connection, args: RoleArgs) -> dict[str, Any]
 @desk_tool(
     CloseArgs,
     scopes=WRITE,
-    effect="write",
+    effect="write", owner=CUSTOMER_OWNER,
     result=results.CloseResult,
     intents=[
         "close my account",

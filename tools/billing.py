@@ -13,6 +13,9 @@ from proctor.toolkit import Impact, desk_tool
 from proctor.tools import results
 from proctor.tools.schema import (
     CUSTOMER_ID,
+    CUSTOMER_OWNER,
+    INVOICE_OWNER,
+    ORDER_OWNER,
     INVOICE_ID,
     ORDER_ID,
     customer_row,
@@ -127,7 +130,7 @@ def _invoice_summary(c: Charges) -> str:
 @desk_tool(
     InvoiceArgs,
     scopes=READ,
-    effect="read",
+    effect="read", owner=INVOICE_OWNER,
     result=results.InvoiceResult,
     intents=["invoice", "inv-", "charge", "bill", "refund", "money back", "paid twice"],
 )
@@ -163,7 +166,7 @@ def get_invoice(conn: sqlite3.Connection, args: InvoiceArgs) -> dict[str, Any]:
 @desk_tool(
     CustomerArgs,
     scopes=READ,
-    effect="read",
+    effect="read", owner=CUSTOMER_OWNER,
     result=results.InvoiceListResult,
     intents=["invoices", "billing history", "payment history", "past bills", "what do i owe", "open balance"],
 )
@@ -241,7 +244,7 @@ def _refund_impact(conn: sqlite3.Connection, args: RefundArgs) -> Impact:
 @desk_tool(
     RefundArgs,
     scopes=WRITE,
-    effect="write",
+    effect="write", owner=INVOICE_OWNER,
     impact=_refund_impact,
     result=results.RefundResult,
     intents=[
@@ -311,7 +314,7 @@ def _shipping_impact(conn: sqlite3.Connection, args: ShippingRefundArgs) -> Impa
 @desk_tool(
     ShippingRefundArgs,
     scopes=WRITE,
-    effect="write",
+    effect="write", owner=ORDER_OWNER,
     impact=_shipping_impact,
     result=results.ShippingRefundResult,
     intents=[
@@ -362,7 +365,7 @@ def _credit_impact(conn: sqlite3.Connection, args: CreditArgs) -> Impact:
 @desk_tool(
     CreditArgs,
     scopes=WRITE,
-    effect="write",
+    effect="write", owner=CUSTOMER_OWNER,
     impact=_credit_impact,
     result=results.CreditResult,
     intents=[
@@ -404,7 +407,7 @@ def issue_credit(conn: sqlite3.Connection, args: CreditArgs) -> dict[str, Any]:
 @desk_tool(
     PlanArgs,
     scopes=WRITE,
-    effect="write",
+    effect="write", owner=CUSTOMER_OWNER,
     result=results.PlanResult,
     intents=[
         "change plan",

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from proctor.errors import PreconditionFailed
 from proctor.toolkit import desk_tool
 from proctor.tools import results
-from proctor.tools.schema import ORDER_ID, desk_today, dollars, order_row, usd
+from proctor.tools.schema import ORDER_ID, ORDER_OWNER, desk_today, dollars, order_row, usd
 
 READ, WRITE = ["orders:read"], ["orders:write"]
 RETURN_DAYS = 30
@@ -70,7 +70,7 @@ def _status_phrase(order: sqlite3.Row, shipment: sqlite3.Row | None, today: date
 @desk_tool(
     OrderArgs,
     scopes=READ,
-    effect="read",
+    effect="read", owner=ORDER_OWNER,
     result=results.OrderResult,
     intents=[
         "order",
@@ -135,7 +135,7 @@ def get_order(conn: sqlite3.Connection, args: OrderArgs) -> dict[str, Any]:
 @desk_tool(
     CancelArgs,
     scopes=WRITE,
-    effect="write",
+    effect="write", owner=ORDER_OWNER,
     result=results.CancelResult,
     intents=["cancel order", "cancel my order", "cancel the order", "cancel this order", "cancel an order"],
 )
@@ -175,7 +175,7 @@ def cancel_order(conn: sqlite3.Connection, args: CancelArgs) -> dict[str, Any]:
 @desk_tool(
     AddressArgs,
     scopes=WRITE,
-    effect="write",
+    effect="write", owner=ORDER_OWNER,
     result=results.AddressResult,
     intents=["address", "ship it to", "deliver it to", "send it to"],
 )
@@ -208,7 +208,7 @@ def change_shipping_address(conn: sqlite3.Connection, args: AddressArgs) -> dict
 @desk_tool(
     ReturnArgs,
     scopes=WRITE,
-    effect="write",
+    effect="write", owner=ORDER_OWNER,
     result=results.ReturnResult,
     intents=[
         "start a return",

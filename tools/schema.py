@@ -13,6 +13,7 @@ from datetime import date
 
 from proctor.db import Migration
 from proctor.errors import NotFound
+from proctor.ownership import by_argument, lookup
 
 # Id patterns match an id inside free text (the offline model extracts with them).
 INVOICE_ID = r"INV-\d{5}"
@@ -195,9 +196,14 @@ def customer_row(conn: sqlite3.Connection, customer_id: str) -> sqlite3.Row:
     return row
 
 
+def order_number(order_id: str) -> int:
+    """The order number in validated text such as "1042"."""
+    return int(re.search(ORDER_ID, order_id).group())  # type: ignore[union-attr]
+
+
 def order_row(conn: sqlite3.Connection, order_id: str) -> sqlite3.Row:
     """The order, or NotFound; ``order_id`` is validated text such as "1042"."""
-    number = int(re.search(ORDER_ID, order_id).group())  # type: ignore[union-attr]
+    number = order_number(order_id)
     row = conn.execute("SELECT * FROM orders WHERE id = ?", (number,)).fetchone()
     if row is None:
         raise NotFound(
@@ -205,3 +211,9 @@ def order_row(conn: sqlite3.Connection, order_id: str) -> sqlite3.Row:
             "the order confirmation email; ask the customer for theirs."
         )
     return row
+
+
+# Whose records the desk's tools touch (see proctor.ownership): the lookups the tools declare.
+INVOICE_OWNER = lookup("SELECT customer_id FROM invoices WHERE id = ?", "invoice_id")
+ORDER_OWNER = lookup("SELECT customer_id FROM orders WHERE id = ?", lambda args: order_number(args.order_id))
+CUSTOMER_OWNER = by_argument("customer_id")

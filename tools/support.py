@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from proctor.errors import NotFound
 from proctor.toolkit import desk_tool
 from proctor.tools import results
-from proctor.tools.schema import ARTICLE_ID, CUSTOMER_ID, EMAIL, customer_row, desk_today, plural
+from proctor.tools.schema import ARTICLE_ID, CUSTOMER_ID, CUSTOMER_OWNER, EMAIL, customer_row, desk_today, plural
 
 TOP_ARTICLES = 3
 EXCERPT_CHARS = 220
@@ -53,6 +53,11 @@ class SendEmailArgs(BaseModel):
     to_email: str = Field(pattern=EMAIL, description="A customer's account email.")
     subject: str = Field(min_length=3, max_length=120, description="A one-line subject.")
     body: str = Field(min_length=1, max_length=4000, description="The plain-text message.")
+
+
+def email_owner(conn: sqlite3.Connection, args: SendEmailArgs) -> list[str]:
+    """The customer whose account email receives it."""
+    return [r[0] for r in conn.execute("SELECT id FROM customers WHERE email = ?", (args.to_email.lower(),))]
 
 
 def _stem(word: str) -> str:
@@ -99,7 +104,7 @@ def rank(articles: list[sqlite3.Row], query: set[str]) -> list[tuple[float, sqli
 @desk_tool(
     SearchArgs,
     scopes=["kb:read"],
-    effect="read",
+    effect="read", owner=None,
     result=results.SearchResult,
     intents=[
         "how do",
@@ -140,7 +145,7 @@ def search_kb(conn: sqlite3.Connection, args: SearchArgs) -> dict[str, Any]:
     return {"articles": hits, "article_id": hits[0]["article_id"] if hits else None, "summary": summary}
 
 
-@desk_tool(ArticleArgs, scopes=["kb:read"], effect="read", intents=["kb-", "article"], result=results.ArticleResult)
+@desk_tool(ArticleArgs, scopes=["kb:read"], effect="read", owner=None, intents=["kb-", "article"], result=results.ArticleResult)
 def get_article(conn: sqlite3.Connection, args: ArticleArgs) -> dict[str, Any]:
     """Read one help article in full by id (KB-012), e.g. one search_kb returned.
 
@@ -163,7 +168,7 @@ def get_article(conn: sqlite3.Connection, args: ArticleArgs) -> dict[str, Any]:
 @desk_tool(
     CustomerArgs,
     scopes=["tickets:read"],
-    effect="read",
+    effect="read", owner=CUSTOMER_OWNER,
     result=results.TicketHistoryResult,
     intents=["ticket", "my case", "support history", "my requests"],
 )
@@ -206,7 +211,7 @@ def ticket_history(conn: sqlite3.Connection, args: CustomerArgs) -> dict[str, An
 @desk_tool(
     TicketArgs,
     scopes=["tickets:write"],
-    effect="write",
+    effect="write", owner=CUSTOMER_OWNER,
     result=results.TicketResult,
     intents=[
         "open a ticket",
@@ -260,7 +265,7 @@ def create_ticket(conn: sqlite3.Connection, args: TicketArgs) -> dict[str, Any]:
 @desk_tool(
     SendEmailArgs,
     scopes=["comms:write"],
-    effect="write",
+    effect="write", owner=email_owner,
     result=results.EmailResult,
     intents=[
         "send an email",

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
-from proctor.approvals.inbox import Inbox
-from proctor.approvals.ledger import ApprovalRequest, Decision, InvalidEdit
-from proctor.runner import Proctor, RunResult
-from proctor.settings import Settings
+if TYPE_CHECKING:  # handlers import what they run: listing and showing need no graph
+    from proctor.approvals.inbox import Inbox
+    from proctor.approvals.ledger import ApprovalLedger, ApprovalRequest, Decision
+    from proctor.runner import RunResult
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -36,7 +37,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     edit = sub.add_parser("edit", help="approve with changed arguments")
     edit.add_argument("id")
     edit.add_argument("--as", dest="reviewer", required=True, help=AS_HELP)
-    edit.add_argument("--args", required=True, help="the changed arguments, as a JSON object")
+    edit.add_argument(
+        "--args", required=True, help="the arguments to change, as a JSON object merged into the call's arguments"
+    )
     edit.add_argument("--json", action="store_true")
     edit.set_defaults(handler=_edit)
 
@@ -49,7 +52,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     approve.add_argument("id")
     approve.add_argument("--as", dest="reviewer", required=True, help=AS_HELP)
     approve.add_argument("--json", action="store_true")
-    approve.set_defaults(handler=lambda a: _decide(a, Decision(type="approve", reviewer=a.reviewer)))
+    approve.set_defaults(handler=lambda a: _decide(a, type="approve", reviewer=a.reviewer))
 
     reject = commands.add_parser("reject", help="reject a pending request")
     reject.add_argument("id")
@@ -58,7 +61,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     reject.add_argument("--message", help="what the customer is told (default: a neutral sentence)")
     reject.add_argument("--json", action="store_true")
     reject.set_defaults(
-        handler=lambda a: _decide(a, Decision(type="reject", reviewer=a.reviewer, reason=a.reason, message=a.message))
+        handler=lambda a: _decide(a, type="reject", reviewer=a.reviewer, reason=a.reason, message=a.message)
     )
 
 
@@ -66,12 +69,28 @@ AS_HELP = "the reviewer to decide as: an operator tool (no sign-in); every revie
 
 
 def _inbox() -> Inbox:
+    from proctor.approvals.inbox import Inbox
+    from proctor.runner import Proctor
+    from proctor.settings import Settings
+
     return Inbox(Proctor(Settings()))
 
 
+def _ledger() -> ApprovalLedger:
+    """The ledger for reading: the database and the policy, no tools, no graph."""
+    from proctor.agents import SPEC_DIR
+    from proctor.approvals.ledger import ApprovalLedger
+    from proctor.approvals.policy import load_policy
+    from proctor.db import Database
+    from proctor.settings import Settings
+
+    settings = Settings()
+    policy = load_policy(settings.approval_policy or SPEC_DIR / "policy" / "approvals.toml")
+    return ApprovalLedger(Database(settings.domain_url), policy, {})
+
+
 def _list(args: argparse.Namespace) -> int:
-    ledger = _inbox().ledger
-    requests = ledger.requests(None if args.status == "all" else args.status)
+    requests = _ledger().requests(None if args.status == "all" else args.status)
     if args.json:
         print(json.dumps([r.model_dump(mode="json") for r in requests], indent=2))
     elif not requests:
@@ -84,23 +103,49 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    request = _inbox().ledger.get(args.id)
-    print(request.model_dump_json(indent=2) if args.json else _render(request))
+    request = _ledger().get(args.id)
+    message = _customer_message(request)
+    if args.json:
+        print(json.dumps({**request.model_dump(mode="json"), "message": message}, indent=2))
+    else:
+        print(_render(request, message))
     return 0
 
 
+def _customer_message(request: ApprovalRequest) -> str | None:
+    """What the customer asked, from the run's trace (the ledger keeps the call, not the conversation)."""
+    from proctor.settings import Settings
+    from proctor.tracing.errors import TraceError
+    from proctor.tracing.settings import TraceSettings
+    from proctor.tracing.store import TraceStore
+
+    if not request.trace_id:
+        return None
+    settings, tracing = Settings(), TraceSettings()
+    try:
+        trace = TraceStore(tracing.store_url(settings), busy_timeout_s=tracing.busy_timeout_s).get(request.trace_id)
+    except TraceError:  # purged, or recorded elsewhere
+        return None
+    return trace.input or None
+
+
 def _edit(args: argparse.Namespace) -> int:
+    from proctor.approvals.ledger import InvalidEdit
+
     try:
         changed = json.loads(args.args)
     except json.JSONDecodeError as exc:
         raise InvalidEdit(f"--args is not valid JSON: {exc}") from exc
     if not isinstance(changed, dict):
         raise InvalidEdit("--args must be a JSON object of argument names to values")
-    return _decide(args, Decision(type="edit", reviewer=args.reviewer, args=changed))
+    merged = {**_ledger().get(args.id).args, **changed}  # `--args '{"amount": 50}'` changes the amount only
+    return _decide(args, type="edit", reviewer=args.reviewer, args=merged)
 
 
-def _decide(args: argparse.Namespace, decision: Decision) -> int:
-    return _show_run(_inbox().decide(args.id, decision), args.json)
+def _decide(cli: argparse.Namespace, **decision: object) -> int:
+    from proctor.approvals.ledger import Decision
+
+    return _show_run(_inbox().decide(cli.id, Decision.model_validate(decision)), cli.json)
 
 
 def _show_run(result: RunResult, as_json: bool) -> int:
@@ -108,9 +153,10 @@ def _show_run(result: RunResult, as_json: bool) -> int:
     return 0
 
 
-def _render(r: ApprovalRequest) -> str:
+def _render(r: ApprovalRequest, message: str | None = None) -> str:
     lines = [
         f"{r.id}: {r.status}",
+        f"  customer: {' '.join(message.split()) if message else '(not recorded)'}",
         f"  action:   {r.tool}({json.dumps(r.args)})",
         f"  rules:    {', '.join(r.rules) or '-'}: {r.why}",
         f"  agent:    {r.agent}   requester: {r.requester}   thread: {r.thread_id}   trace: {r.trace_id}",

@@ -121,8 +121,7 @@ def _filters(filters: dict[str, str], choices: dict[str, list[str]]) -> str:
 
 
 def _rules(r: ApprovalRequest) -> str:
-    rules = getattr(r, "rules", None) or ([r.rule] if r.rule else [])
-    return ", ".join(rules) or "-"
+    return ", ".join(r.rules) or "-"
 
 
 def _args(args: dict) -> str:

@@ -19,14 +19,16 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
 from proctor.approvals.policy import ActionContext, ApprovalPolicy, Reviewer, RiskClass, evaluate
 from proctor.db import Database, Migration
 from proctor.errors import ProctorError, ToolError
-from proctor.toolkit import CallConflict, Impact, ToolSpec, impact_of
+
+if TYPE_CHECKING:  # the toolkit imports LangChain: reading the ledger (`proctor approvals list`) needs none
+    from proctor.toolkit import Impact, ToolSpec
 
 MIGRATIONS = [
     Migration(
@@ -195,6 +197,8 @@ class ApprovalLedger:
         call edited in the checkpoint) raises ``CallConflict``. Raises the tool's own errors
         (``ValidationError``, ``ToolError``) for a call that would fail: nothing is recorded then.
         """
+        from proctor.toolkit import CallConflict, impact_of  # a call is checked: the toolkit is loaded
+
         spec = self.tools[ctx.tool]
         args = canonical_args(spec, ctx.args)
         existing = self._find(ctx.thread_id, ctx.tool_call_id)
@@ -339,10 +343,14 @@ class ApprovalLedger:
         missing = [rule for rule in request.rules or [request.rule] if rule not in reviewer.roles]
         if missing:
             raise NotAllowed(f"{reviewer.id} may decide {reviewer.roles}; {request.id} also needs {missing}")
+        from proctor.toolkit import Impact
+
         self._check_amount(reviewer, Impact(amount=request.amount, currency=request.currency or "USD"))
         return reviewer
 
     def _impact(self, tool: str, args: dict[str, Any]) -> Impact:
+        from proctor.toolkit import impact_of
+
         spec = self.tools[tool]
         try:
             return impact_of(self.db, spec, spec.args_schema.model_validate(args))

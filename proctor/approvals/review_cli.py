@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 
-from proctor.approvals.review import ReviewError, ReviewQueue, load_rubric
-from proctor.deployment import Deployment
-from proctor.settings import Settings
-from proctor.tracing.models import parse_duration
-from proctor.tracing.record import store_for
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from proctor.approvals.review import ReviewQueue
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -41,19 +40,26 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _queue() -> ReviewQueue:
-    settings = Settings()
-    deployment = Deployment(settings)
-    rubric = load_rubric(settings.review_rubric or _packaged_rubric())
-    return ReviewQueue(deployment.db, store_for(settings), rubric, deployment.policy)
-
-
-def _packaged_rubric():
+    """The queue on the domain database and the trace store: no tools, no graph, so reads start fast."""
     from proctor.agents import SPEC_DIR
+    from proctor.approvals.policy import load_policy
+    from proctor.approvals.review import ReviewQueue, load_rubric
+    from proctor.db import Database
+    from proctor.settings import Settings
+    from proctor.tracing.settings import TraceSettings
+    from proctor.tracing.store import TraceStore
 
-    return SPEC_DIR / "policy" / "review_rubric.toml"
+    settings, tracing = Settings(), TraceSettings()
+    rubric = load_rubric(settings.review_rubric or SPEC_DIR / "policy" / "review_rubric.toml")
+    policy = load_policy(settings.approval_policy or SPEC_DIR / "policy" / "approvals.toml")
+    traces = TraceStore(tracing.store_url(settings), busy_timeout_s=tracing.busy_timeout_s)
+    return ReviewQueue(Database(settings.domain_url), traces, rubric, policy)
 
 
 def _sample(args: argparse.Namespace) -> int:
+    from proctor.approvals.review import ReviewError
+    from proctor.tracing.models import parse_duration
+
     try:
         since = parse_duration(args.since)
     except ValueError as exc:
@@ -78,6 +84,8 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _score(args: argparse.Namespace) -> int:
+    from proctor.approvals.review import ReviewError
+
     scores: dict[str, int] = {}
     for pair in args.scores.split(","):
         name, _, value = pair.partition("=")

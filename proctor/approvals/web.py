@@ -110,12 +110,8 @@ def _card(ledger: ApprovalLedger, thread: Thread | None, r: ApprovalRequest, rev
 
 def _refusal(ledger: ApprovalLedger, r: ApprovalRequest, reviewer: str) -> str | None:
     """Why ``reviewer`` may not decide ``r``, by the ledger's own check; None when they may."""
-    may_decide = getattr(ledger, "may_decide", None)
     try:
-        if may_decide is not None:
-            may_decide(r, reviewer)
-        else:  # a ledger without the check of its own: the checks its decide runs for an approval
-            ledger._check(r, Decision(type="approve", reviewer=reviewer))
+        ledger.may_decide(r, reviewer)
     except ApprovalError as exc:
         return str(exc)
     return None
@@ -132,7 +128,7 @@ def _matches(r: ApprovalRequest, filters: dict[str, str]) -> bool:
 
 
 def _rules(r: ApprovalRequest) -> list[str]:
-    return list(getattr(r, "rules", None) or ([r.rule] if r.rule else []))
+    return r.rules
 
 
 def _decision(ledger: ApprovalLedger, asked: ApprovalRequest, reviewer: str, form: Any) -> Decision:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from proctor.settings import Settings
-
 
 def register(commands: argparse._SubParsersAction) -> None:
     redteam = commands.add_parser(
@@ -25,6 +23,7 @@ def _redteam(args: argparse.Namespace) -> int:
 
     from proctor.redteam.catalog import by_name
     from proctor.redteam.runner import run_families
+    from proctor.settings import Settings  # here, not at the top: `proctor --help` imports every register
 
     warnings.filterwarnings("ignore", message="Pydantic serializer warnings")  # the run context in checkpoints
     families = by_name(args.family)

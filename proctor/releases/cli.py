@@ -7,12 +7,13 @@ import getpass
 import json
 from pathlib import Path
 
-from proctor.db import Database
-from proctor.releases.bundle import Release, snapshot
-from proctor.releases.compare import compare, render
-from proctor.releases.settings import ReleaseSettings
-from proctor.releases.store import ReleaseState, ReleaseStore
-from proctor.settings import Settings
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # bundles load the agent specs and the classifier: imported when a handler runs
+    from proctor.releases.settings import ReleaseSettings
+    from proctor.settings import Settings
+    from proctor.releases.bundle import Release
+    from proctor.releases.store import ReleaseState, ReleaseStore
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -57,6 +58,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     promote = actions.add_parser("promote", help="make the canary the active release")
     promote.add_argument("--eval-report", type=Path, help="default: <eval reports dir>/<release id>.json")
+    promote.add_argument(
+        "--against", type=Path, help="the active release's report (default: its latest on the same split)"
+    )
     promote.set_defaults(handler=_promote)
 
     abort = actions.add_parser("abort", help="stop the canary")
@@ -71,16 +75,25 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _release_settings() -> ReleaseSettings:
+    from proctor.settings import Settings
+
     return Settings().releases
 
 
 def _store(settings: Settings | None = None) -> ReleaseStore:
+    from proctor.db import Database
+    from proctor.releases.store import ReleaseStore
+    from proctor.settings import Settings
+
     settings = settings or Settings()
     reports_dir = _release_settings().reports_dir(settings.data_dir)
     return ReleaseStore(Database(settings.domain_url), reports_dir=reports_dir)
 
 
 def _create(args: argparse.Namespace) -> int:
+    from proctor.releases.bundle import snapshot
+    from proctor.settings import Settings
+
     settings = Settings()
     content = snapshot(settings, args.from_dir)
     release, created = _store(settings).create(content, args.author or _whoami(), args.message)
@@ -127,11 +140,20 @@ def _activate(args: argparse.Namespace) -> int:
 
 
 def _promote(args: argparse.Namespace) -> int:
-    required = _release_settings().require_eval_for_promote
-    return _show_state(_store().promote(require_eval=required, eval_report=args.eval_report))
+    settings = _release_settings()
+    state = _store().promote(
+        require_eval=settings.require_eval_for_promote,
+        eval_report=args.eval_report,
+        against=args.against,
+        tolerance=settings.max_success_drop,
+    )
+    return _show_state(state)
 
 
 def _compare(args: argparse.Namespace) -> int:
+    from proctor.releases.compare import compare, render
+    from proctor.settings import Settings
+
     settings = Settings()
     store = _store(settings)
     a, b = store.get(args.a).id, store.get(args.b).id

@@ -55,5 +55,9 @@ class GateFailed(ReleaseError):
     """The release has no passing ``proctor eval`` report, and the gate requires one."""
 
 
+class EvalRegression(GateFailed):
+    """The candidate scores below the active release on the same golden split."""
+
+
 class InvalidPeriod(ReleaseError):
     """A ``--since`` that is not a duration."""

@@ -37,7 +37,7 @@ from proctor.releases.errors import (
     UnknownRelease,
     describe,
 )
-from proctor.releases.gate import report_path, require_passing
+from proctor.releases.gate import EvalReport, active_report, report_path, require_no_regression, require_passing
 
 BUCKETS = 10_000  # canary granularity: 0.01% of traffic
 MIN_PREFIX = 6
@@ -275,14 +275,29 @@ class ReleaseStore:
             )
         return self._commit(state, canary=release.id, canary_percent=float(percent))
 
-    def promote(self, *, require_eval: bool = True, eval_report: Path | None = None) -> ReleaseState:
-        """Make the canary the active release for all new runs."""
+    def promote(
+        self,
+        *,
+        require_eval: bool = True,
+        eval_report: Path | None = None,
+        against: Path | None = None,
+        tolerance: float = 0.02,
+    ) -> ReleaseState:
+        """Make the canary the active release for all new runs.
+
+        With ``require_eval`` the canary needs a passing report, no worse (beyond ``tolerance``) than
+        the active release's report on the same golden split (``against``, or found in ``reports_dir``).
+        """
         state = self.state()
         if state.canary is None:
             raise NoCanary("no canary is running: start one with `proctor release canary ID --percent 5`")
         release = self.get(state.canary)
         if require_eval:
-            self._gate(release.id, eval_report)
+            candidate = self._gate(release.id, eval_report)
+            if candidate.golden is None:
+                raise GateFailed(f"the eval report of {release.id} names no golden split: re-run `proctor eval`")
+            baseline = active_report(self.reports_dir, state.active, candidate.golden.split, against)
+            require_no_regression(candidate, baseline, tolerance)
         return self._commit(
             state,
             _NewActivation(release.id, state.head, "promote"),
@@ -319,10 +334,10 @@ class ReleaseStore:
         rows = self.db.query("SELECT seq, release, back, action, at FROM release_activations WHERE seq = ?", (seq,))
         return Activation.model_validate(rows[0])
 
-    def _gate(self, release_id: str, eval_report: Path | None) -> None:
+    def _gate(self, release_id: str, eval_report: Path | None) -> EvalReport:
         if eval_report is None and self.reports_dir is None:
             raise GateFailed(f"{release_id} needs a passing eval report and none was given")
-        require_passing(eval_report or report_path(self.reports_dir, release_id), release_id)
+        return require_passing(eval_report or report_path(self.reports_dir, release_id), release_id)
 
     def _commit(self, expected: ReleaseState, activation: _NewActivation | None = None, **columns: Any) -> ReleaseState:
         """Write ``columns`` (and an activation) if nobody changed the state since ``expected`` was read."""

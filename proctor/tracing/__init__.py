@@ -4,19 +4,39 @@
 ``proctor traces``; ``langsmith_callbacks`` sends the same run tree to LangSmith when configured.
 """
 
-from proctor.tracing.capture import TraceCapture
-from proctor.tracing.errors import (
-    InvalidTraceQuery,
-    TraceError,
-    TraceStoreBusy,
-    TraceStoreFull,
-    UnknownTrace,
-)
-from proctor.tracing.langsmith import flush_langsmith, langsmith_callbacks
-from proctor.tracing.models import Span, Trace, TraceQuery, TraceSummary
-from proctor.tracing.record import record_run, store_for
-from proctor.tracing.settings import TraceSettings
-from proctor.tracing.store import TraceStore
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from proctor.tracing.capture import TraceCapture
+    from proctor.tracing.errors import InvalidTraceQuery, TraceError, TraceStoreBusy, TraceStoreFull, UnknownTrace
+    from proctor.tracing.langsmith import flush_langsmith, langsmith_callbacks
+    from proctor.tracing.models import Span, Trace, TraceQuery, TraceSummary
+    from proctor.tracing.record import record_run, store_for
+    from proctor.tracing.settings import TraceSettings
+    from proctor.tracing.store import TraceStore
+
+# Imported on first use: reading the store (`proctor traces search`) needs no LangChain.
+_LAZY = {
+    "TraceCapture": "capture",
+    "InvalidTraceQuery": "errors",
+    "TraceError": "errors",
+    "TraceStoreBusy": "errors",
+    "TraceStoreFull": "errors",
+    "UnknownTrace": "errors",
+    "flush_langsmith": "langsmith",
+    "langsmith_callbacks": "langsmith",
+    "Span": "models",
+    "Trace": "models",
+    "TraceQuery": "models",
+    "TraceSummary": "models",
+    "record_run": "record",
+    "store_for": "record",
+    "TraceSettings": "settings",
+    "TraceStore": "store",
+}
 
 __all__ = [
     "InvalidTraceQuery",
@@ -36,3 +56,11 @@ __all__ = [
     "record_run",
     "store_for",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(f"proctor.tracing.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'proctor.tracing' has no attribute {name!r}")

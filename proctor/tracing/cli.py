@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from proctor.settings import Settings
-from proctor.tracing.models import Span, Trace, TraceQuery, TraceSummary
-from proctor.tracing.record import store_for
-from proctor.tracing.settings import TraceSettings
-from proctor.tracing.store import TraceStore
+if TYPE_CHECKING:  # handlers import the store when they run: `--help` needs none of it
+    from proctor.tracing.models import Span, Trace, TraceSummary
+    from proctor.tracing.settings import TraceSettings
+    from proctor.tracing.store import TraceStore
 
 SNIPPET = 90  # characters of a tool argument, result or answer shown on one tree line
 
@@ -33,7 +32,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     search.set_defaults(handler=_search)
 
     show = actions.add_parser("show", help="one trace and its span tree")
-    show.add_argument("trace_id")
+    show.add_argument("trace_id", help="the trace id, or a prefix of it that only one trace has")
     show.add_argument("--json", action="store_true", help="print the trace as JSON")
     show.set_defaults(handler=_show)
 
@@ -55,6 +54,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def _alerts(args: argparse.Namespace) -> int:
     from proctor.deployment import Deployment
+    from proctor.settings import Settings
+    from proctor.tracing.models import TraceQuery
 
     days = TraceQuery.parse(since=args.since).since.total_seconds() / 86400
     found = Deployment(Settings()).usage.alerts(since_days=days)
@@ -67,11 +68,19 @@ def _alerts(args: argparse.Namespace) -> int:
     return 0
 
 
-def _store() -> TraceStore:
-    return store_for(Settings(), TraceSettings())
+def _store(tracing: TraceSettings | None = None) -> TraceStore:
+    """The store alone (not ``record.store_for``, which loads the LangChain capture): reads start fast."""
+    from proctor.settings import Settings
+    from proctor.tracing.settings import TraceSettings
+    from proctor.tracing.store import TraceStore
+
+    tracing = tracing or TraceSettings()
+    return TraceStore(tracing.store_url(Settings()), busy_timeout_s=tracing.busy_timeout_s)
 
 
 def _search(args: argparse.Namespace) -> int:
+    from proctor.tracing.models import TraceQuery
+
     filters = {k: getattr(args, k) for k in ("since", "status", "route", "tool", "user", "sort", "limit")}
     hits = _store().search(TraceQuery.parse(**filters))
     if args.json:
@@ -82,21 +91,46 @@ def _search(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    trace = _store().get(args.trace_id)
+    store = _store()
+    trace = store.get(resolve(store, args.trace_id))
     print(trace.model_dump_json(indent=2) if args.json else render_trace(trace))
     return 0
 
 
+def resolve(store: TraceStore, ref: str) -> str:
+    """The one trace id equal to ``ref`` or starting with it; ``UnknownTrace``/``AmbiguousTrace`` otherwise."""
+    from proctor.tracing.errors import AmbiguousTrace, UnknownTrace
+
+    ref = ref.strip()
+    if not ref or not all(c.isalnum() or c in "-:." for c in ref):  # nothing LIKE reads as a wildcard
+        raise UnknownTrace(f"{ref!r} is not a trace id; list ids with `proctor traces search`")
+    rows = store.db.query(
+        "SELECT trace_id FROM traces WHERE trace_id = ? OR trace_id LIKE ? ORDER BY trace_id LIMIT 11",
+        (ref, ref + "%"),
+    )
+    ids = [r["trace_id"] for r in rows]
+    if ref in ids or len(ids) == 1:
+        return ref if ref in ids else ids[0]
+    if not ids:
+        raise UnknownTrace(f"no trace has id {ref!r} or an id starting with it; list ids with `proctor traces search`")
+    count, shown = ("more than 10", ", ".join(ids[:10]) + " …") if len(ids) > 10 else (len(ids), ", ".join(ids))
+    raise AmbiguousTrace(f"{ref!r} matches {count} traces: {shown}; give more of the id")
+
+
 def _purge(args: argparse.Namespace) -> int:
+    from proctor.tracing.settings import TraceSettings
+
     tracing = TraceSettings()
     days = args.older_than_days if args.older_than_days is not None else tracing.retention_days
-    store = store_for(Settings(), tracing)
+    store = _store(tracing)
     print(f"purged {store.purge(days)} traces older than {days:g} days from {store.where}")
     return 0
 
 
 def _report(args: argparse.Namespace) -> int:
     from proctor.deployment import Deployment
+    from proctor.settings import Settings
+    from proctor.tracing.models import TraceQuery
     from proctor.tracing.report import render_report
     from proctor.tracing.summary import approvals_for
 

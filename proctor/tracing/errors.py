@@ -23,3 +23,7 @@ class TraceStoreBusy(TraceError):
 
 class TraceStoreFull(TraceError):
     """The disk (or the store's page limit) is full."""
+
+
+class AmbiguousTrace(UnknownTrace):
+    """A trace id prefix matches several traces; the message lists them."""
