@@ -121,9 +121,13 @@ async def test_quotas_follow_the_authenticated_identity(server) -> None:
         thread = await counted.threads.create()
         state = await counted.runs.wait(thread["thread_id"], GRAPH_ID, input=ask("How do I reset my password?"))
         assert state["route"] != "rejected"
-    for kind in SPOOFS:  # refused, whoever the payload says it is
+    for kind in SPOOFS:  # refused, whoever the payload says it is (an input or metadata claim: at the door)
         thread = await counted.threads.create()
-        state = await counted.runs.wait(thread["thread_id"], GRAPH_ID, **spoofed(kind, "someone-else", "How do I reset my password?"))
+        try:
+            state = await counted.runs.wait(thread["thread_id"], GRAPH_ID, **spoofed(kind, "someone-else", "How do I reset my password?"))
+        except httpx.HTTPStatusError as exc:
+            assert exc.response.status_code == 422, kind
+            continue
         assert state["route"] == "rejected" and f"limit of {LIMIT} requests" in state["messages"][-1]["content"], kind
     assert "someone-else" not in usage(running)
 
