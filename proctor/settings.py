@@ -86,9 +86,6 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="Server auth: bearer token -> identity. Reviewers are the policy's reviewer ids.",
     )
-    admins: list[str] = Field(
-        default_factory=list, description="Server identities that may create, change or delete assistants."
-    )
     guards: GuardSettings = Field(default_factory=GuardSettings)
     releases: ReleaseSettings = Field(default_factory=ReleaseSettings)
     prices: dict[str, ModelPrice] = Field(

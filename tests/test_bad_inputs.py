@@ -57,8 +57,8 @@ def test_arguments_as_a_json_list_are_sent_back_once_then_the_run_ends_honestly(
     with hostile_openai(script) as url:
         desk = hostile_desk(settings, url)
         before = effects(desk)
-        graph, config, _ = desk._prepare("Please refund invoice INV-10001", "CUS-0001", None)
-        graph.invoke(desk._input("Please refund invoice INV-10001", None), {**config, "callbacks": [events]})
+        graph, config, context, _ = desk._prepare("Please refund invoice INV-10001", "CUS-0001", None)
+        graph.invoke(desk._input("Please refund invoice INV-10001"), {**config, "callbacks": [events]}, context=context)
     assert events.kinds.count("malformed_reply") == 1
     assert "not a JSON object" in script.requests[-1]["messages"][-1]["content"]
     state = graph.get_state(config).values

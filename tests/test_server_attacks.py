@@ -18,7 +18,7 @@ from tests.servers import GRAPH_ID, DevServer, start_dev_server
 
 pytestmark = pytest.mark.server
 
-TOKENS = {"tok-customer": "CUS-0001", "tok-alice": "alice", "tok-ops": "ops"}
+TOKENS = {"tok-customer": "CUS-0001", "tok-alice": "alice", "tok-carol": "carol"}  # carol: staff role admin
 WIFI = "How do I connect my device to Wi-Fi?"
 
 
@@ -28,7 +28,7 @@ def ask(text: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
-    env = {"PROCTOR_API_TOKENS": json.dumps(TOKENS), "PROCTOR_ADMINS": json.dumps(["ops"])}
+    env = {"PROCTOR_API_TOKENS": json.dumps(TOKENS)}
     running = start_dev_server(tmp_path_factory.mktemp("hostile-clients"), env=env)
     yield running
     running.stop()
@@ -150,14 +150,14 @@ async def test_a_message_id_cannot_overwrite_the_thread(server: DevServer) -> No
 
 
 async def test_only_an_admin_changes_assistants(server: DevServer) -> None:
-    customer, reviewer, admin = (server.client(t) for t in ("tok-customer", "tok-alice", "tok-ops"))
+    customer, reviewer, admin = (server.client(t) for t in ("tok-customer", "tok-alice", "tok-carol"))
     [shared] = await customer.assistants.search(graph_id=GRAPH_ID)
     for client in (customer, reviewer):
         assert (await refused(client.assistants.update(shared["assistant_id"], config={"recursion_limit": 1})))[0] == 403
         assert (await refused(client.assistants.delete(shared["assistant_id"])))[0] == 403
         assert (await refused(client.assistants.create(GRAPH_ID, config={"recursion_limit": 1})))[0] == 403
-        assert (await refused(client.crons.create(GRAPH_ID, schedule="* * * * *", input=ask(WIFI))))[0] == 403
-    made = await admin.assistants.create(GRAPH_ID, name="ops copy")
+    assert (await refused(admin.crons.create(GRAPH_ID, schedule="* * * * *", input=ask(WIFI))))[0] == 403
+    made = await admin.assistants.create(GRAPH_ID, name="admin copy")
     await admin.assistants.update(made["assistant_id"], metadata={"checked": True})
     await admin.assistants.delete(made["assistant_id"])
     assert (await customer.assistants.get(shared["assistant_id"]))["version"] == shared["version"]
@@ -168,5 +168,5 @@ async def test_only_an_admin_changes_assistants(server: DevServer) -> None:
 async def test_a_plain_message_still_runs_and_the_front_door_decides(server: DevServer) -> None:
     customer = server.client("tok-customer")
     _, state = await a_finished_thread(customer)
-    assert state["route"] == "support" and state["user_id"] == "CUS-0001"
+    assert state["route"] == "support" and "user_id" not in state
     assert state["turn_model_calls"] >= 1 and state["messages"][-1]["type"] == "ai"
