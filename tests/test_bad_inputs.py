@@ -14,7 +14,6 @@ from proctor.errors import InvalidRequest
 from proctor.runner import Proctor
 from proctor.settings import Settings
 from tests.hostile_openai import Script, hostile_openai, text, tool_call
-from tests.test_guards import Events
 
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("PROCTOR_")} | {"LANGSMITH_TRACING": "false"}
 
@@ -51,26 +50,14 @@ def test_hostile_tool_arguments_get_a_typed_error_and_nothing_is_done(settings, 
     assert says in told["content"] and "Nothing was done" in told["content"]
 
 
-def test_arguments_as_a_json_list_are_sent_back_once_then_the_run_ends_honestly(settings):
+def test_arguments_as_a_json_list_end_the_turn_honestly_and_nothing_is_done(settings):
     script = Script([tool_call("refund_invoice", "[1, 2]"), tool_call("refund_invoice", '["INV-10001", 99]')])
-    events = Events()
     with hostile_openai(script) as url:
         desk = hostile_desk(settings, url)
         before = effects(desk)
-        graph, config, context, _ = desk._prepare("Please refund invoice INV-10001", "CUS-0001", None)
-        graph.invoke(desk._input("Please refund invoice INV-10001"), {**config, "callbacks": [events]}, context=context)
-    assert events.kinds.count("malformed_reply") == 1
-    assert "not a JSON object" in script.requests[-1]["messages"][-1]["content"]
-    state = graph.get_state(config).values
-    assert "my own output was malformed" in state["messages"][-1].content
+        result = desk.run("Please refund invoice INV-10001", user_id="CUS-0001")
+    assert result.tool_calls == [] and "did nothing further" in result.answer
     assert effects(desk) == before
-
-
-def test_a_list_argument_reply_then_a_good_one_carries_on(settings):
-    script = Script([tool_call("get_invoice", "[1]"), tool_call("get_invoice", '{"invoice_id": "INV-10001"}'), text("Found it.")])
-    with hostile_openai(script) as url:
-        result = hostile_desk(settings, url).run("Show me invoice INV-10001", user_id="CUS-0001")
-    assert result.answer == "Found it." and [c.name for c in result.tool_calls] == ["get_invoice"]
 
 
 @pytest.mark.parametrize(

@@ -219,8 +219,13 @@ def test_a_hand_off_beside_other_calls_is_refused(deployment):
     AIMessage("", tool_calls=[{"name": "Plan", "args": {"steps": "all of them"}, "id": "p", "type": "tool_call"}]),
     AIMessage("not a plan at all"),
 ])
-def test_a_malformed_plan_is_reported_not_raised(deployment, reply):
-    by_agent(deployment, {"orders": scripted(call("hand_off_to_planner", "h1", reason="more"))}, planner=scripted(reply))
+def test_a_malformed_plan_falls_back_to_the_rule_planner_and_is_charged(deployment, reply):
+    planner = scripted(with_usage(reply, 10, 10))
+    by_agent(deployment, {"orders": scripted(call("hand_off_to_planner", "h1", reason="more"), AIMessage("Shipped."))},
+             planner=planner)
+    events = Events()
     graph = build_graph(deployment=deployment, checkpointer=False)
-    out = graph.invoke({"messages": [HumanMessage("Where is my order 1001?")]}, {"configurable": {"thread_id": "t-bad"}})
-    assert "could not break this request into steps" in out["messages"][-1].text
+    out = graph.invoke({"messages": [HumanMessage("Where is my order 1001?")]},
+                       {"callbacks": [events], "configurable": {"thread_id": "t-bad"}})
+    assert "planner_fallback" in events.kinds
+    assert out["turn_tokens"] >= 20 and out["messages"][-1].type == "ai"

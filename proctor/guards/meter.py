@@ -15,9 +15,8 @@ from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from proctor.guards.malformed import reply_problem
 from proctor.guards.settings import GuardSettings
 from proctor.guards.state import emit
 from proctor.pricing import ModelPrice, cost_usd
@@ -138,13 +137,7 @@ class Meter:
                 raise BudgetSpent(reason)
             emit("budget_fallback", reason=reason, caller=caller)
             model = fallback
-        try:
-            out = model.with_structured_output(schema, include_raw=True).invoke(messages)
-        except ValidationError as exc:  # a reply that is not even a message: nothing parsed
-            if reply_problem(exc) is None:
-                raise
-            emit("malformed_reply", caller=caller)
-            return None, self.charge(state, [], run)
+        out = model.with_structured_output(schema, include_raw=True).invoke(messages)
         raw = out.get("raw") if isinstance(out, dict) else None
         update = self.charge(state, [raw] if isinstance(raw, AIMessage) else [], run)
         parsed = out.get("parsed") if isinstance(out, dict) else out

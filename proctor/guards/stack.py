@@ -12,7 +12,7 @@ from proctor.context import run_context
 from proctor.guards.budget import RunBudget
 from proctor.guards.grounding import GroundingCheck
 from proctor.guards.loops import LoopBreaker
-from proctor.guards.malformed import MalformedReply, ToolArguments
+from proctor.guards.malformed import ToolArguments
 from proctor.guards.untrusted import UntrustedContent
 from proctor.handoff import escalate
 from proctor.models import ModelNotConfigured, chat_model
@@ -40,8 +40,8 @@ def guardrails(deployment: Deployment, spec: AgentSpec) -> list[AgentMiddleware]
 
 
 def input_guards(deployment: Deployment) -> list[AgentMiddleware]:
-    """Outside the approval gate: malformed model output never reaches it, nor a tool."""
-    return [MalformedReply(), ToolArguments({t.name: t.args_schema for t in deployment.tool_specs})]
+    """Outside the approval gate: malformed tool arguments never reach it, nor a tool."""
+    return [ToolArguments({t.name: t.args_schema for t in deployment.tool_specs})]
 
 
 def fallback_model(deployment: Deployment):
