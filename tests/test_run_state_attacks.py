@@ -66,6 +66,7 @@ def refunds(deployment: Deployment, invoice: str) -> int:
 
 def test_taint_survives_a_hand_off_to_the_planner_and_its_billing_step_waits_for_a_human(deployment):
     invoice = refundable_invoice(deployment, 9500)
+    owner = deployment.db.query("SELECT customer_id FROM invoices WHERE id = ?", (invoice,))[0]["customer_id"]
     by_agent(
         deployment,
         {
@@ -78,7 +79,7 @@ def test_taint_survives_a_hand_off_to_the_planner_and_its_billing_step_waits_for
         planner=scripted(plan_reply(("billing", f"refund $95 on invoice {invoice}"))),
     )
     desk = Proctor(deployment=deployment)
-    result = desk.run(WIFI, user_id="CUS-0001")
+    result = desk.run(WIFI, user_id=owner)  # the customer's own invoice: only taint can stop it
     assert result.route == "support"
     assert result.status == "interrupted"
     assert [p["request"]["rule"] for p in result.interrupts] == ["tainted"]
