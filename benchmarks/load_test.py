@@ -56,7 +56,7 @@ class Outcome:
 
 def request(invoice: Invoice) -> dict[str, Any]:
     text = f"Please refund ${REFUND_CENTS / 100:.2f} on invoice {invoice.id}, it was overcharged"
-    return {"messages": [{"role": "user", "content": text}], "user_id": invoice.customer_id}
+    return {"messages": [{"role": "user", "content": text}]}  # who asks comes from the token
 
 
 def refundable_invoices(db: Database) -> list[Invoice]:
@@ -185,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="proctor-load-") as scratch:
         env = {"PROCTOR_DATABASE_URL": args.database_url} if args.database_url else {}
+        # Every request comes from the dev server's one anonymous identity: lift its daily quota.
+        env["PROCTOR_GUARDS__REQUESTS_PER_USER_PER_DAY"] = "1000000"
         options = ["--n-jobs-per-worker", str(args.jobs)] if args.jobs else []
         server = start_dev_server(Path(scratch), env, options)
         db = server.desk()

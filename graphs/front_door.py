@@ -7,7 +7,7 @@ Multi-part requests go to the plan-and-execute subgraph.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
@@ -19,6 +19,7 @@ from proctor.guards.state import emit
 from proctor.model_failures import model_failure
 
 ESCALATE, CLARIFY, PLAN = "escalate", "clarify", "plan"
+Ask = Callable[[type[BaseModel], list[BaseMessage]], BaseModel | None]
 
 
 class LLMRoute(BaseModel):
@@ -63,7 +64,9 @@ class FrontDoor:
         self.llm = llm
         self.threshold = threshold
 
-    def decide(self, text: str) -> RouteDecision:
+    def decide(self, text: str, ask: Ask | None = None) -> RouteDecision:
+        """``ask(schema, messages)`` makes the LLM tier's call (the supervisor meters it against
+        the run's budget); it returns the parsed value, or None when there is none."""
         if is_multi_part(text):
             return RouteDecision(route=PLAN, confidence=1.0, tier="rule", reason="several independent actions")
         fast = self.classifier.classify(text)
@@ -71,14 +74,15 @@ class FrontDoor:
             fast = fast.model_copy(update={"route": CLARIFY, "reason": f"no agent serves {fast.route!r}"})
         if fast.confidence >= self.threshold or self.llm is None:
             return fast
-        return self._ask_llm(text, fast)
+        return self._ask_llm(text, fast, ask or self._ask)
 
-    def _ask_llm(self, text: str, fast: RouteDecision) -> RouteDecision:
+    def _ask(self, schema: type[BaseModel], messages: list[BaseMessage]) -> BaseModel | None:
+        return self.llm.with_structured_output(schema).invoke(messages)
+
+    def _ask_llm(self, text: str, fast: RouteDecision, ask: Ask) -> RouteDecision:
         menu = "\n".join(f"- {name}: {desc}" for name, desc in self.routes.items())
         try:
-            picked = self.llm.with_structured_output(LLMRoute).invoke(
-                [SystemMessage(f"Route the customer's message to one of:\n{menu}"), HumanMessage(text)]
-            )
+            picked = ask(LLMRoute, [SystemMessage(f"Route the customer's message to one of:\n{menu}"), HumanMessage(text)])
         except Exception as exc:  # noqa: BLE001 - any model failure: the fast tier's decision stands
             return _fell_back(fast, f"LLM router failed ({model_failure(exc)})")
         if not isinstance(picked, LLMRoute) or picked.route not in self.routes:

@@ -16,7 +16,9 @@ from pydantic import BaseModel, Field
 from proctor.context import RunContext
 from proctor.graphs.classifier import FastClassifier, split_parts
 from proctor.graphs.front_door import latest_request
-from proctor.guards.state import TurnGuards, carried, emit
+from proctor.guards.meter import BudgetSpent, Meter, stop_text
+from proctor.guards.settings import GuardSettings
+from proctor.guards.state import TurnGuards, carried, emit, run_marker
 from proctor.model_failures import model_failure
 from proctor.offline import LABEL, asked_for, register_responder
 
@@ -47,6 +49,8 @@ class PlanState(MessagesState, TurnGuards):
     step_index: int
     step_results: Annotated[list[StepResult], operator.add]
     replans: int
+    stopped: str
+    """Why the run's budget ended the plan early ('' when it did not)."""
 
 
 def offline_plan(messages: Sequence[BaseMessage]) -> dict[str, Any]:
@@ -67,30 +71,47 @@ def offline_plan(messages: Sequence[BaseMessage]) -> dict[str, Any]:
 register_responder("Plan", offline_plan)
 
 
-def build_plan_execute(model: BaseChatModel, agents: Mapping[str, Any]):
-    """The subgraph; ``agents`` are compiled specialists without the hand-off tool."""
-    planner_llm = model.with_structured_output(Plan)
+def build_plan_execute(
+    model: BaseChatModel,
+    agents: Mapping[str, Any],
+    *,
+    meter: Meter | None = None,
+    fallback: BaseChatModel | None = None,
+):
+    """The subgraph; ``agents`` are compiled specialists without the hand-off tool. The planner's
+    and re-planner's calls are admitted and charged by ``meter``, the run's budget."""
+    meter = meter or Meter(GuardSettings(), {})
     menu = "\n".join(f"- {name}" for name in agents)
 
-    def planned(messages: list[BaseMessage]) -> list[PlanStep]:
-        """The model's plan; when it fails or plans nothing doable, the deterministic planner's."""
+    def ask_planner(state: PlanState, config: RunnableConfig, messages: list[BaseMessage]) -> tuple[list[PlanStep], dict[str, Any]]:
+        """The model's plan, charged to the run's budget; when it fails or plans nothing doable, the
+        deterministic planner's."""
+        charged: dict[str, Any] = {}
         try:
-            steps = _valid(planner_llm.invoke(messages).steps, agents)
+            parsed, charged = meter.structured(
+                model, Plan, messages, state, run_marker(config), fallback=fallback, caller="planner"
+            )
+            steps = _valid(parsed.steps if isinstance(parsed, Plan) else [], agents)
             why = None if steps else "the plan named no known agent"
+        except BudgetSpent as spent:
+            return [], {"stopped": spent.reason}
         except Exception as exc:  # noqa: BLE001 - any planner failure degrades to the rule planner
             steps, why = [], f"planner failed ({model_failure(exc)})"
         if why is None:
-            return steps
+            return steps, charged
         emit("planner_fallback", reason=why)
-        return _valid([PlanStep.model_validate(s) for s in offline_plan(messages)["steps"]], agents)
+        return _valid([PlanStep.model_validate(s) for s in offline_plan(messages)["steps"]], agents), charged
 
-    def plan(state: PlanState) -> dict[str, Any]:
+    def plan(state: PlanState, config: RunnableConfig) -> dict[str, Any]:
         request = latest_request(state["messages"])
         prompt = SystemMessage(f"Split the request into steps, each for one of these agents:\n{menu}")
-        steps = planned([prompt, HumanMessage(request)])
-        return {"plan": steps, "step_index": 0, "replans": 0, "step_results": []}
+        steps, charged = ask_planner(state, config, [prompt, HumanMessage(request)])
+        return {"plan": steps, "step_index": 0, "replans": 0, "step_results": [], "stopped": "", **charged}
 
     def execute(state: PlanState, config: RunnableConfig) -> dict[str, Any]:
+        over = meter.over(state, run_marker(config))
+        if over in ("step", "time"):  # the run is out of steps or time: the rest is not attempted
+            return {"stopped": over, "step_index": len(state["plan"])}
         step = state["plan"][state["step_index"]]
         # Earlier results are context for the model, not part of the instruction it acts on.
         context = [SystemMessage(f"Earlier step: {r.answer}") for r in state["step_results"] if r.ok]
@@ -103,26 +124,31 @@ def build_plan_execute(model: BaseChatModel, agents: Mapping[str, Any]):
         result = StepResult(agent=step.agent, instruction=step.instruction, answer=answer, ok=not failed)
         return {"step_results": [result], "step_index": state["step_index"] + 1, **carried(out)}
 
-    def replan(state: PlanState) -> dict[str, Any]:
+    def replan(state: PlanState, config: RunnableConfig) -> dict[str, Any]:
         request = latest_request(state["messages"])
         done = [r for r in state["step_results"]]
         notes = [
             SystemMessage(f"Step {'done' if r.ok else 'FAILED'}: {r.instruction} -> {r.answer}") for r in done
         ]
         prompt = SystemMessage(f"Some steps failed. Plan only the remaining work, for these agents:\n{menu}")
-        revised = planned([prompt, *notes, HumanMessage(request)])
+        revised, charged = ask_planner(state, config, [prompt, *notes, HumanMessage(request)])
         finished = {r.instruction for r in done}
         remaining = [s for s in revised if s.instruction not in finished]
-        return {"plan": state["plan"][: state["step_index"]] + remaining, "replans": state["replans"] + 1}
+        return {"plan": state["plan"][: state["step_index"]] + remaining, "replans": state["replans"] + 1, **charged}
 
     def report(state: PlanState) -> dict[str, Any]:
         lines = [f"{i}. [{r.agent}] {_strip_label(r.answer)}" for i, r in enumerate(state["step_results"], 1)]
+        if state.get("stopped"):
+            done = f" after {len(lines)} step(s):\n" + "\n".join(lines) if lines else "."
+            return {"messages": [AIMessage(stop_text(state["stopped"]) + done)]}
         if not lines:
             return {"messages": [AIMessage("I could not break this request into steps I can do; please rephrase it.")]}
         label = f"{LABEL} " if any(r.answer.startswith(LABEL) for r in state["step_results"]) else ""
         return {"messages": [AIMessage(f"{label}I handled your request in {len(lines)} steps:\n" + "\n".join(lines))]}
 
     def after_step(state: PlanState) -> str:
+        if state.get("stopped"):
+            return "report"
         last = state["step_results"][-1]
         if not last.ok and state["replans"] < MAX_REPLANS and state["step_index"] < len(state["plan"]):
             return "replan"

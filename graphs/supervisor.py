@@ -23,8 +23,9 @@ from proctor.errors import InvalidRequest
 from proctor.graphs.front_door import CLARIFY, ESCALATE, PLAN, FrontDoor, check_request, latest_request
 from proctor.graphs.plan_execute import build_plan_execute
 from proctor.guards.injection import scan
-from proctor.guards.stack import guardrails
-from proctor.guards.state import TurnGuards, emit, fresh_turn
+from proctor.guards.meter import BudgetSpent, Meter
+from proctor.guards.stack import fallback_model, guardrails, input_guards
+from proctor.guards.state import TurnGuards, carried, emit, fresh_turn, run_marker
 from proctor.guards.usage import RateLimited
 from proctor.handoff import escalate
 from proctor.models import router_model
@@ -40,6 +41,10 @@ CLARIFY_TEXT = (
 )
 
 
+class SupervisorInput(MessagesState):
+    """What a caller may send: the request. Guard counters, taint and the route are the graph's own."""
+
+
 class SupervisorState(MessagesState, TurnGuards):
     route: str
     route_tier: str
@@ -53,8 +58,18 @@ def hand_off_to_planner(reason: str, runtime: ToolRuntime[RunContext]) -> Comman
     (e.g. cancel an order, refund its shipping fee and email a confirmation). Give a short reason.
     Do not use it for a single action you can do yourself."""
     call = runtime.state["messages"][-1]
+    if len(getattr(call, "tool_calls", None) or []) > 1:
+        # The planner must see what this agent saw: results of calls made beside the hand-off
+        # (and the taint they bring) would be lost with this agent's state.
+        return ToolMessage(
+            "Error from hand_off_to_planner: hand off in a reply of its own, with no other tool call.",
+            tool_call_id=runtime.tool_call_id,
+            name="hand_off_to_planner",
+            status="error",
+        )
     note = ToolMessage(f"Handed to the planner: {reason}", tool_call_id=runtime.tool_call_id)
-    return Command(graph=Command.PARENT, goto=PLAN, update={"messages": [call, note]})
+    # Taint, step counts and spend are the run's: the planner continues them, never resets them.
+    return Command(graph=Command.PARENT, goto=PLAN, update={"messages": [call, note], **carried(runtime.state)})
 
 
 # Every agent may hand off: it needs no scope. Tools without declared scopes are never granted.
@@ -77,9 +92,11 @@ def build_graph(
     text_calls = [TextToolCalls()] if settings.model_text_tool_calls else []
     ownership = OwnershipGuard(deployment.db, deployment.tool_specs)  # before the gate: no preview of others' records
 
+    guarded_input = input_guards(deployment)
+
     def specialist(spec, tools):
         gate = ApprovalGate(deployment.ledger, spec.name, writes)
-        middleware = [*extra_middleware, ownership, gate, *guardrails(deployment, spec), *text_calls]
+        middleware = [*extra_middleware, *guarded_input, ownership, gate, *guardrails(deployment, spec), *text_calls]
         return build_specialist(spec, deployment.model_for(spec), tools, middleware=middleware)
 
     specialists = {spec.name: specialist(spec, [*deployment.tools, hand_off_to_planner]) for spec in deployment.specs}
@@ -88,24 +105,39 @@ def build_graph(
     routes[ESCALATE] = "Legal, medical, safety or threatening matters: a human must take over."
     routes[CLARIFY] = "Too vague to act on: ask a clarifying question."
     front = FrontDoor(routes, classifier=deployment.classifier, llm=router_model(settings), threshold=settings.classifier_threshold)
+    meter = Meter(settings.guards, settings.prices)
 
-    def front_door(state: SupervisorState, runtime: Runtime[RunContext]) -> Command:
+    def front_door(state: SupervisorState, config: RunnableConfig, runtime: Runtime[RunContext]) -> Command:
         text = latest_request(state["messages"])
         try:
             check_request(text, settings.max_request_chars)
-            deployment.usage.admit(run_context(runtime).requester)
+            deployment.usage.admit(run_context(runtime, config).requester)
         except (InvalidRequest, RateLimited) as exc:
             emit("request_refused", reason=str(exc))
             return Command(goto=END, update={"route": "rejected", "messages": [AIMessage(f"Sorry: {exc}.")]})
-        decision = front.decide(text)
+        turn = fresh_turn(run_marker(config))
+        charged: dict[str, Any] = {}
+
+        def ask(schema, messages):  # the LLM tier's call is the run's first
+            try:
+                parsed, update = meter.structured(front.llm, schema, messages, turn, turn["turn_run"], fallback=None, caller="router")
+            except BudgetSpent:
+                return None
+            charged.update(update)
+            return parsed
+
+        decision = front.decide(text, ask=ask)
         update = {
             "route": decision.route,
             "route_tier": decision.tier,
             "route_confidence": decision.confidence,
             "route_reason": decision.reason,
-            **fresh_turn(tainted=bool(flagged := settings.guards.scan_requests and _injected(text)),
-                         taint_sources=flagged or []),
+            **turn,
+            **charged,
         }
+        flagged = settings.guards.scan_requests and _injected(text)
+        if flagged:
+            update.update(tainted=True, taint_sources=list(flagged))
         return Command(goto=decision.route, update=update)
 
     def finish(state: SupervisorState, config: RunnableConfig, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -140,12 +172,12 @@ def build_graph(
     def clarify(state: SupervisorState) -> dict[str, Any]:
         return {"messages": [AIMessage(CLARIFY_TEXT)]}
 
-    graph = StateGraph(SupervisorState, context_schema=RunContext)
+    graph = StateGraph(SupervisorState, context_schema=RunContext, input_schema=SupervisorInput)
     graph.add_node("front_door", front_door, destinations=(*routes, PLAN, END))
     for name, agent in specialists.items():
         graph.add_node(name, agent, destinations=(PLAN, FINISH))
         graph.add_edge(name, FINISH)
-    graph.add_node(PLAN, build_plan_execute(deployment.model, plan_agents))
+    graph.add_node(PLAN, build_plan_execute(deployment.model, plan_agents, meter=meter, fallback=fallback_model(deployment)))
     graph.add_node(ESCALATE, human_escalation)
     graph.add_node(CLARIFY, clarify)
     graph.add_edge(START, "front_door")

@@ -10,7 +10,7 @@ from typing import Any
 from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from proctor.db import is_postgres, sqlite_path
+from proctor.db import is_postgres, sqlite_path, unusable_file
 
 
 class AsyncOnThreads:
@@ -51,7 +51,8 @@ def open_checkpointer(url: str) -> BaseCheckpointSaver:
     path = sqlite_path(url)
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, check_same_thread=False, timeout=30)
-    conn.execute("PRAGMA journal_mode=WAL")
-    saver = SqliteCheckpointer(conn)
-    saver.setup()
+    with unusable_file(path):
+        conn.execute("PRAGMA journal_mode=WAL")
+        saver = SqliteCheckpointer(conn)
+        saver.setup()
     return saver

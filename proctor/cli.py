@@ -16,6 +16,7 @@ from importlib import import_module
 from typing import NoReturn
 
 from proctor.errors import ProctorError
+from proctor.settings import SETTINGS_ERRORS, check_argv, problem
 
 # Each module adds its own subcommands through ``register(commands)``: one line per feature.
 FEATURES = (
@@ -48,6 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     as_json = "--json" in argv[: argv.index("--")] if "--" in argv else "--json" in argv
     try:
+        check_argv(argv)
         args = parser().parse_args(argv)
         code = args.handler(args)
         sys.stdout.flush()  # a closed pipe shows here, inside the handler's try, not at exit
@@ -59,6 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ProctorError as exc:
         # 4: a conflict (decided, or being resumed by someone else); 2 otherwise.
         return fail(str(exc), as_json, getattr(exc, "exit_code", ERROR))
+    except SETTINGS_ERRORS as exc:  # a bad PROCTOR_* value: one line naming the variable
+        return fail(problem(exc), as_json)
 
 
 def fail(message: str, as_json: bool, code: int | None = None) -> int:

@@ -152,9 +152,10 @@ class SqliteBackend:
     def connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
         conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA synchronous=NORMAL")
+        with unusable_file(self.path):
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA synchronous=NORMAL")
         return conn
 
     def _thread_connection(self) -> sqlite3.Connection:
@@ -190,6 +191,20 @@ class SqliteBackend:
         if conn is not None:
             conn.close()
             self._local.conn = None
+
+
+@contextmanager
+def unusable_file(path: Path) -> Iterator[None]:
+    """A file that is not a SQLite database (or a damaged one) is a typed error naming it."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        if isinstance(exc, sqlite3.OperationalError | sqlite3.IntegrityError):
+            raise  # locks, constraints: the file is fine
+        raise DatabaseError(
+            f"{path} is not a usable SQLite database ({exc}); nothing was changed. "
+            "Restore it from a backup, or move it away to start afresh"
+        ) from None
 
 
 def _statements(sql: str) -> list[str]:

@@ -133,6 +133,7 @@ class Proctor:
     def _prepare(
         self, text: str, user_id: str | None, thread_id: str | None
     ) -> tuple[Any, dict, RunContext, RunRecorder]:
+        _check_types(text=(text, False), user_id=(user_id, True), thread_id=(thread_id, True))
         check_request(text, self.settings.max_request_chars)
         if thread_id is not None and not self.thread_exists(thread_id):
             raise UnknownThread(f"no conversation has thread id {thread_id!r}; omit the thread id to start one")
@@ -194,6 +195,19 @@ class Proctor:
             release=config["metadata"]["release_id"] or None,
             error=failure,
         )
+
+
+def _check_types(**values: tuple[Any, bool]) -> None:
+    """Arguments of ``run`` are text (or None where optional): anything else is a typed error."""
+    for name, (value, optional) in values.items():
+        if value is None and optional:
+            continue
+        if not isinstance(value, str):
+            raise InvalidRequest(f"{name} must be text{' or None' if optional else ''}, not {type(value).__name__}")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidRequest(f"{name} is not valid UTF-8 text") from None
 
 
 def _answer(messages: list, interrupts: list) -> str:

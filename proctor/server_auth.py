@@ -9,6 +9,11 @@ The run context (``proctor.context.RunContext``) of every run is written here, f
 authenticated identity, over whatever ``context``, ``config`` or metadata the client sent: the
 requester is the identity (a new message) or the requester the thread serves (a reviewer's
 resume, with the reviewer as the run's actor). A thread serves one requester for its life.
+
+Everyone but reviewers may only send a new message: no command (goto, update, resume), no state
+edit, no fork from an earlier checkpoint, no interrupt points, so the front door always runs and
+guard state is the graph's own. Only identities with the ``admin`` staff role (staff.toml) may
+create, change or delete assistants (the server's own start-up assistant needs no one).
 """
 
 from __future__ import annotations
@@ -27,6 +32,10 @@ from proctor.settings import Settings
 
 auth = Auth()
 OPEN_PATHS = ("/inbox", "/dashboard", "/ok", "/info")  # these pages handle sign-in themselves
+MESSAGE_ROLES = ("user", "human")
+MESSAGE_KEYS = frozenset({"role", "type", "content", "id"})
+FORK_KEYS = ("checkpoint_id", "checkpoint_ns", "checkpoint_map")
+SERVER_METADATA = ("user_id", "trace_id", "release_id")  # proctor reads these: the server sets them
 
 
 @cache
@@ -64,6 +73,8 @@ async def owned_threads(ctx: Auth.types.AuthContext, value: dict) -> dict:
 
 @auth.on.threads.create_run
 async def only_reviewers_resume(ctx: Auth.types.AuthContext, value: dict) -> dict | None:
+    if "reviewer" not in ctx.permissions:
+        only_a_new_message(value)
     kwargs = value.setdefault("kwargs", {})
     resuming = (kwargs.get("command") or {}).get("resume") is not None
     if resuming and "reviewer" not in ctx.permissions:
@@ -73,6 +84,73 @@ async def only_reviewers_resume(ctx: Auth.types.AuthContext, value: dict) -> dic
     context = await asyncio.to_thread(run_context_for, ctx.user.identity, value.get("thread_id"), resuming)
     kwargs["context"] = context.model_dump(mode="json")  # replaces whatever the client sent
     return None if "reviewer" in ctx.permissions else {"owner": ctx.user.identity}
+
+
+def only_a_new_message(value: dict) -> None:
+    """Refuse a run request that is anything but a plain new message from the caller (403 for
+    what the caller may not do, 422 for an input that is not a request). Client message ids are
+    dropped: with an id a message would replace the thread's message of that id."""
+    kwargs = value.get("kwargs") or {}
+    if kwargs.get("command") is not None:
+        _refuse(403, "only reviewers may send a command (goto, update or resume); send a new message instead")
+    if kwargs.get("interrupt_before") or kwargs.get("interrupt_after"):
+        _refuse(403, "only reviewers may set interrupt points")
+    configurable = (kwargs.get("config") or {}).get("configurable") or {}
+    if any(configurable.get(key) for key in FORK_KEYS):
+        _refuse(403, "only reviewers may run from an earlier checkpoint")
+    claimed = [key for key in SERVER_METADATA if key in (value.get("metadata") or {})]
+    if claimed:
+        _refuse(422, f"metadata {', '.join(claimed)} is set by the server, not by the caller (your identity comes from your token)")
+    _check_input(kwargs.get("input"))
+
+
+def _check_input(payload: object) -> None:
+    if not isinstance(payload, dict) or set(payload) != {"messages"}:
+        keys = sorted(payload) if isinstance(payload, dict) else type(payload).__name__
+        _refuse(422, f'the input must be {{"messages": [...]}} and nothing else (got {keys}); who you are comes from your token')
+    messages = payload["messages"]
+    if not isinstance(messages, list) or not messages:
+        _refuse(422, "input.messages must be a non-empty list of messages")
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict) or not set(message) <= MESSAGE_KEYS:
+            _refuse(422, f"input.messages[{i}] must be an object with role and content")
+        role = message.get("role", message.get("type"))
+        if role not in MESSAGE_ROLES:
+            _refuse(422, f"input.messages[{i}] has role {role!r}: a client sends only user messages")
+        if not _text(message.get("content")):
+            _refuse(422, f"input.messages[{i}].content must be text")
+        message.pop("id", None)
+
+
+def _text(content: object) -> bool:
+    if isinstance(content, str):
+        return True
+    return isinstance(content, list) and all(
+        isinstance(b, dict) and b.get("type") == "text" and isinstance(b.get("text"), str) for b in content
+    )
+
+
+def _refuse(status: int, detail: str) -> None:
+    raise Auth.exceptions.HTTPException(status_code=status, detail=detail)
+
+
+@auth.on.threads.update
+async def only_reviewers_edit_state(ctx: Auth.types.AuthContext, value: dict) -> dict | None:
+    """Thread updates are state edits (update_state), metadata patches (the owner is metadata) and
+    run cancellations: a caller may cancel their own runs, only reviewers and admins edit."""
+    if "reviewer" in ctx.permissions or "admin" in ctx.permissions:
+        return None
+    if value.get("action") in ("interrupt", "rollback"):
+        return {"owner": ctx.user.identity}
+    _refuse(403, "only reviewers may change a thread or its state")
+
+
+@auth.on.assistants.create
+@auth.on.assistants.update
+@auth.on.assistants.delete
+async def only_admins_configure(ctx: Auth.types.AuthContext, value: dict) -> None:
+    if "admin" not in ctx.permissions:
+        _refuse(403, "only an admin may create, change or delete assistants")
 
 
 def _packaged():

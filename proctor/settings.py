@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from ipaddress import ip_address
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 from proctor.guards.settings import GuardSettings
 from proctor.releases.settings import ReleaseSettings
 from proctor.pricing import DEFAULT_PRICES, DEFAULT_REMOTE_PRICE, FREE, UNPRICED, ModelPrice
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+
+from proctor.errors import InvalidRequest, ProctorError
 
 OFFLINE_MODEL = "offline"
 
@@ -137,3 +141,38 @@ def is_loopback(url: str | None) -> bool:
         return ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+SETTINGS_ERRORS = (ValidationError, SettingsError)
+_PREFIXES = {"Settings": "PROCTOR_", "TraceSettings": "PROCTOR_TRACE_"}
+
+
+def problem(exc: Exception) -> str:
+    """A one-line message for a typed error or a settings error, naming the variable (never its
+    value: it may be a secret)."""
+    if isinstance(exc, ProctorError):
+        return str(exc)
+    if isinstance(exc, SettingsError):
+        found = re.search(r'field "(\w+)"', str(exc))
+        name = f"PROCTOR_{found.group(1).upper()}" if found else "a PROCTOR_* variable"
+        return f"{name}: not valid JSON ({exc.__cause__ or exc})"
+    prefix = _PREFIXES.get(exc.title) if isinstance(exc, ValidationError) else None
+    if prefix is None:
+        return f"invalid input: {exc}"
+    return "; ".join(f"{_variable(prefix, e['loc'])}: {e['msg']}" for e in exc.errors())
+
+
+def _variable(prefix: str, loc: Sequence[int | str]) -> str:
+    names = [str(p) for p in loc if isinstance(p, str)]
+    if names and names[0].isupper():
+        return names[0]  # a field read under its own name (OPENAI_API_KEY, PROCTOR_RELEASE)
+    return prefix + "__".join(n.upper() for n in names)
+
+
+def check_argv(argv: Sequence[str]) -> None:
+    """Command-line arguments must be text: bytes that are not UTF-8 arrive as lone surrogates."""
+    for position, value in enumerate(argv, 1):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidRequest(f"argument {position} is not valid UTF-8") from None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 import pytest
 import httpx
 
@@ -78,16 +79,22 @@ async def test_a_client_naming_another_customer_still_acts_as_itself(server) -> 
     attacker = running.client("t-attacker")
     text = f"I was charged twice for invoice {ids['invoice']}, please refund the duplicate"
     before = usage(running).get(ids["attacker"], 0)
+    ran = 0
     for kind in SPOOFS:
         thread = await attacker.threads.create()
-        state = await attacker.runs.wait(thread["thread_id"], GRAPH_ID, **spoofed(kind, ids["victim"], text))
+        try:
+            state = await attacker.runs.wait(thread["thread_id"], GRAPH_ID, **spoofed(kind, ids["victim"], text))
+        except httpx.HTTPStatusError as exc:  # refused outright (an input or metadata claim): holds too
+            assert 400 <= exc.response.status_code < 500, kind
+            continue
+        ran += 1
         tools = [m for m in state["messages"] if m["type"] == "tool"]
         assert tools and all(m["status"] == "error" and "Not permitted" in m["content"] for m in tools), kind
         answer = state["messages"][-1]["content"]
         assert ids["victim"] not in answer, kind
     assert refunds(running, ids["invoice"]) == 0
     counted = usage(running)
-    assert counted[ids["attacker"]] - before == len(SPOOFS)
+    assert counted[ids["attacker"]] - before == ran
     assert ids["victim"] not in counted and "alice" not in counted
     # Traces name the authenticated requester too.
     import sqlite3
@@ -114,9 +121,13 @@ async def test_quotas_follow_the_authenticated_identity(server) -> None:
         thread = await counted.threads.create()
         state = await counted.runs.wait(thread["thread_id"], GRAPH_ID, input=ask("How do I reset my password?"))
         assert state["route"] != "rejected"
-    for kind in SPOOFS:  # refused, whoever the payload says it is
+    for kind in SPOOFS:  # refused, whoever the payload says it is (an input or metadata claim: at the door)
         thread = await counted.threads.create()
-        state = await counted.runs.wait(thread["thread_id"], GRAPH_ID, **spoofed(kind, "someone-else", "How do I reset my password?"))
+        try:
+            state = await counted.runs.wait(thread["thread_id"], GRAPH_ID, **spoofed(kind, "someone-else", "How do I reset my password?"))
+        except httpx.HTTPStatusError as exc:
+            assert exc.response.status_code == 422, kind
+            continue
         assert state["route"] == "rejected" and f"limit of {LIMIT} requests" in state["messages"][-1]["content"], kind
     assert "someone-else" not in usage(running)
 

@@ -139,7 +139,7 @@ def test_only_reviewers_see_the_inbox(day):
 def test_an_approval_interrupt_is_resumed_through_the_sdk_by_a_reviewer(day):
     from langgraph_sdk import get_sync_client
 
-    customer = get_sync_client(url=day.server.url, headers={"Authorization": "Bearer t-CUS-0051"})
+    customer = get_sync_client(url=day.server.url, headers={"Authorization": "Bearer t-CUS-0184"})  # its owner
     thread = customer.threads.create()["thread_id"]
     text = "I was charged twice for invoice INV-10970, please refund the duplicate"
     customer.runs.wait(thread, "proctor", input={"messages": [{"role": "user", "content": text}]})

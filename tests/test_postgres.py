@@ -32,6 +32,7 @@ from tests.servers import PostgresServer, postgres  # noqa: F401  (fixture)
 REFUND = next(spec for spec in TOOLS if spec.name == "refund_invoice")
 WIFI = "How do I connect my device to Wi-Fi?"
 PASSWORD = "Please reset my password, I am locked out"
+ORDER = "Where is my order 1001?"
 
 
 @pytest.fixture(scope="session")
@@ -191,14 +192,16 @@ def test_checkpoints_survive_the_process_that_wrote_them(stores: Settings) -> No
 def test_two_workers_serve_one_thread_in_turn(stores: Settings, db: Database) -> None:
     invoice = duplicate_charge(db)
     refund = f"I was charged twice for invoice {invoice['id']}, please refund the duplicate"
+    # The first turn reads no untrusted text (a help article would taint the thread for good,
+    # and the refund would then wait for a human).
     with worker(stores) as a, worker(stores) as b:
-        first = a.submit(_turn, WIFI, None).result()
+        first = a.submit(_turn, ORDER, None).result()
         thread_id = first["thread_id"]
         second = b.submit(_turn, refund, thread_id).result()
         third = a.submit(_turn, PASSWORD, thread_id).result()  # a reads what b wrote
-    assert [first["route"], second["route"], third["route"]] == ["support", "billing", "account"]
+    assert [first["route"], second["route"], third["route"]] == ["orders", "billing", "account"]
     assert [c["name"] for c in second["tool_calls"]] == ["get_invoice", "refund_invoice"]
     messages = thread_messages(stores, thread_id)
-    assert [text for kind, text in messages if kind == "human"] == [WIFI, refund, PASSWORD]
+    assert [text for kind, text in messages if kind == "human"] == [ORDER, refund, PASSWORD]
     assert messages[-1] == ("ai", third["answer"])
     assert len(db.query("SELECT id FROM refunds WHERE invoice_id = ?", (invoice["id"],))) == 1

@@ -17,12 +17,7 @@ from proctor.redteam.runner import arena, run_family
 from proctor.redteam.server import Script, calls, instruction
 from tests.hostile import hostile_model  # noqa: F401  (pytest fixture)
 
-BREACHING = {
-    "handoff": "taint is lost at the hand-off: a plan step refunds 90 USD autonomously after an untrusted read",
-    "loops": "negative model-reported usage is counted (turn_tokens goes negative)",
-    "malformed": "an amount of 1e-9 ends in an untyped crash (IntegrityError: CHECK amount_cents > 0)",
-    "clients": "a customer's Command(goto, update) and update_state run; a customer PATCHes and DELETEs the shared assistant",
-}
+BREACHING: dict[str, str] = {}  # family -> the breach it still shows (none now)
 
 
 @pytest.fixture(scope="module")
@@ -37,10 +32,7 @@ def place(tmp_path_factory, seeded_desk):
         yield attacked
 
 
-# Order-dependent: the families share one arena, so after earlier ones (e.g. a customer's daily money
-# limit already spent) these can hold by accident in a full run while they breach alone; handoff's
-# money call may also name another customer's record, which ownership refuses before taint matters.
-RACY = {"handoff", "loops"}
+RACY: set[str] = set()  # families that hold or breach depending on order (none now)
 
 
 def _family(name: str):
@@ -70,7 +62,6 @@ def test_kill_9_around_approvals_leaves_every_effect_exactly_once(place):
 
 @pytest.mark.server
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=BREACHING["clients"])
 def test_hostile_clients_of_the_dev_server_are_refused(place):
     pytest.importorskip("langgraph_api", reason="needs the [server] extra")
     result = run_family(place, by_name(["clients"])[0], deadline_s=240)

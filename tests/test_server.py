@@ -23,8 +23,8 @@ WIFI = "How do I connect my device to Wi-Fi?"
 PASSWORD = "How do I reset my password?"
 
 
-def ask(text: str, user_id: str | None = None) -> dict[str, Any]:
-    return {"messages": [{"role": "user", "content": text}], "user_id": user_id}
+def ask(text: str) -> dict[str, Any]:
+    return {"messages": [{"role": "user", "content": text}]}  # who asks comes from the token
 
 
 def tool_calls(messages: list[dict[str, Any]]) -> list[str]:
@@ -48,12 +48,14 @@ async def test_a_run_finishes_on_billing_with_its_tool_calls(
     invoice = duplicate_charge(desk)
     thread = await server_client.threads.create()
     text = f"I was charged twice for invoice {invoice['id']}, please refund the duplicate"
-    state = await server_client.runs.wait(thread["thread_id"], GRAPH_ID, input=ask(text, invoice["customer_id"]))
+    # This server has no tokens: the client is anonymous, so it reaches no customer's invoice
+    # (the owner's refund on a server with tokens: test_identity_server).
+    state = await server_client.runs.wait(thread["thread_id"], GRAPH_ID, input=ask(text))
     assert state["route"] == "billing"
-    assert tool_calls(state["messages"]) == ["get_invoice", "refund_invoice"]
-    assert all(m.get("status") != "error" for m in state["messages"] if m["type"] == "tool")
+    assert tool_calls(state["messages"]) == ["get_invoice"]
+    assert [m["status"] for m in state["messages"] if m["type"] == "tool"] == ["error"]
     assert state["messages"][-1]["type"] == "ai" and invoice["id"] in state["messages"][-1]["content"]
-    assert len(desk.query("SELECT * FROM refunds WHERE invoice_id = ?", (invoice["id"],))) == 1
+    assert len(desk.query("SELECT * FROM refunds WHERE invoice_id = ?", (invoice["id"],))) == 0
     assert (await server_client.threads.get(thread["thread_id"]))["status"] == "idle"
 
 

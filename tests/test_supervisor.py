@@ -109,7 +109,10 @@ def test_malformed_tool_arguments_from_the_model_change_nothing(deployment, ids)
     desk = Proctor(deployment=deployment)
     result = desk.run(f"refund my duplicate charge on {ids['duplicate_invoice']}", user_id=ids["customer"])
     assert result.route == "billing"
-    assert [(c.name, c.ok) for c in result.tool_calls] == [("refund_invoice", False)]
+    assert result.tool_calls == []  # refused before the approval gate and the tool: nothing ran
+    messages = desk.graph.get_state({"configurable": {"thread_id": result.thread_id}}).values["messages"]
+    [refused] = [m for m in messages if m.type == "tool"]
+    assert refused.status == "error" and "greater than or equal to 0.01" in refused.text
     assert refunds(desk, ids["duplicate_invoice"]) == []
 
 

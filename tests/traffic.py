@@ -75,7 +75,7 @@ class Day:
 
 
 def tokens() -> dict[str, str]:
-    customers = {c for _, c, _ in MORNING + AFTERNOON}
+    customers = {c for _, c, _ in MORNING + AFTERNOON} | {"CUS-0184"}  # INV-10970's owner, who asks in the SDK resume test
     return {**REVIEWERS, **{f"t-{c}": c for c in customers}}
 
 

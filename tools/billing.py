@@ -43,7 +43,7 @@ class CustomerArgs(BaseModel):
 class RefundArgs(BaseModel):
     invoice_id: str = Field(pattern=INVOICE_ID, description="The invoice id, like INV-10001.")
     amount: float = Field(
-        gt=0,
+        ge=0.01,  # a cent: smaller amounts round to nothing
         description=(
             "Dollars to refund, e.g. 49.0. For a duplicate charge: one charge, "
             "the `amount` get_invoice returns."
@@ -59,7 +59,7 @@ class ShippingRefundArgs(BaseModel):
 
 class CreditArgs(BaseModel):
     customer_id: str = Field(pattern=CUSTOMER_ID, description="The customer id, like CUS-0001.")
-    amount: float = Field(gt=0, le=CREDIT_CAP, description=f"Dollars of credit, at most {CREDIT_CAP}.")
+    amount: float = Field(ge=0.01, le=CREDIT_CAP, description=f"Dollars of credit, at most {CREDIT_CAP}.")
     reason: str = Field(min_length=3, max_length=300, description="Why, in a few words; kept on the credit.")
 
 

@@ -1,4 +1,8 @@
-"""Step bound and per-run budgets, checked before every model call across the whole supervisor."""
+"""Step bound, per-run budgets and the run's deadline, checked before every specialist model call.
+
+The limits are the run's, not the agent's: the counters live in the run-wide guard state
+(``proctor.guards.state``) and the same ``Meter`` admits the router, planner and verifier calls.
+"""
 
 from __future__ import annotations
 
@@ -10,17 +14,19 @@ from langchain.agents.middleware import AgentMiddleware
 from langchain.agents.middleware.types import ExtendedModelResponse, ModelRequest, ModelResponse
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.config import get_config
 from langgraph.types import Command
 
+from proctor.guards.meter import Meter, stop_text
 from proctor.guards.settings import GuardSettings
-from proctor.guards.state import GuardState, emit
-from proctor.pricing import ModelPrice, cost_usd
+from proctor.guards.state import GuardState, emit, run_marker
+from proctor.pricing import ModelPrice
 
 Escalate = Callable[[ModelRequest, str], str]
 
 
 class RunBudget(AgentMiddleware):
-    """Stops a run at its step limit; on a token or dollar cap, swaps in the fallback model.
+    """Stops a run at its step limit or deadline; on a token or dollar cap, swaps in the fallback model.
 
     Usage is added after each call, so a run overshoots a cap by at most one call. When no
     fallback is possible the run stops with an honest answer.
@@ -39,63 +45,55 @@ class RunBudget(AgentMiddleware):
         super().__init__()
         self.agent_limit = agent_limit
         self.settings = settings
-        self.prices = prices
+        self.meter = Meter(settings, prices)
         self.fallback = fallback
         self.escalate = escalate
 
     def wrap_model_call(self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]) -> Any:
-        admitted = self._admit(request)
+        run = _run()
+        admitted = self._admit(request, run)
         if isinstance(admitted, ModelResponse):
             return admitted
-        return self._settle(request, handler(admitted))
+        return self._settle(request, handler(admitted), run)
 
     async def awrap_model_call(self, request: ModelRequest, handler: Callable[[ModelRequest], Awaitable[ModelResponse]]) -> Any:
-        admitted = await asyncio.to_thread(self._admit, request)  # may write an escalation
+        run = _run()
+        admitted = await asyncio.to_thread(self._admit, request, run)  # may write an escalation
         if isinstance(admitted, ModelResponse):
             return admitted
-        return self._settle(request, await handler(admitted))
+        return self._settle(request, await handler(admitted), run)
 
-    def _admit(self, request: ModelRequest) -> ModelRequest | ModelResponse:
+    def _admit(self, request: ModelRequest, run: str) -> ModelRequest | ModelResponse:
         """The request to send (maybe to the fallback model), or the answer that stops the run."""
         state = request.state
         calls = state.get("turn_model_calls", 0)
         mine = _calls_by(request)
-        if calls >= self.settings.step_limit or (self.agent_limit is not None and mine >= self.agent_limit):
+        over = self.meter.over(state, run)
+        if over == "step" or (self.agent_limit is not None and mine >= self.agent_limit):
             emit("step_limit", calls=calls, agent_calls=mine, limit=self.settings.step_limit)
             ref = self.escalate(request, f"stopped after {calls} model calls (step limit)")
             return _stop(f"I stopped because this request took more steps than allowed; a human colleague will take it over (reference {ref}).")
-        over = self._over_budget(state)
+        if over == "time":
+            emit("deadline", seconds=self.settings.run_deadline_s)
+            return _stop(stop_text("time"))
         if not over:
             return request
         if self.fallback is None or request.model is self.fallback:
             emit("budget_stop", reason=over)
-            return _stop(f"I have to stop here: this request reached its {over} budget. A human colleague can continue it.")
+            return _stop(stop_text(over))
         emit("budget_fallback", reason=over, model=_name(self.fallback))
         return request.override(model=self.fallback)
 
-    def _settle(self, request: ModelRequest, response: ModelResponse) -> ExtendedModelResponse:
-        return ExtendedModelResponse(model_response=response, command=Command(update=self._usage(request.state, response)))
+    def _settle(self, request: ModelRequest, response: ModelResponse, run: str) -> ExtendedModelResponse:
+        update = self.meter.charge(request.state, response.result, run)
+        return ExtendedModelResponse(model_response=response, command=Command(update=update))
 
-    def _over_budget(self, state: dict[str, Any]) -> str | None:
-        if state.get("turn_tokens", 0) >= self.settings.max_tokens_per_run:
-            return "token"
-        if state.get("turn_cost_usd", 0.0) >= self.settings.max_usd_per_run:
-            return "dollar"
-        return None
 
-    def _usage(self, state: dict[str, Any], response: ModelResponse) -> dict[str, Any]:
-        tokens, dollars = 0, 0.0
-        for message in response.result:
-            usage = getattr(message, "usage_metadata", None) or {}
-            model = (getattr(message, "response_metadata", None) or {}).get("model_name", "unknown")
-            inp, out = usage.get("input_tokens", 0), usage.get("output_tokens", 0)
-            tokens += inp + out
-            dollars += cost_usd(self.prices, model, inp, out)
-        return {
-            "turn_model_calls": state.get("turn_model_calls", 0) + 1,
-            "turn_tokens": state.get("turn_tokens", 0) + tokens,
-            "turn_cost_usd": state.get("turn_cost_usd", 0.0) + dollars,
-        }
+def _run() -> str:
+    try:
+        return run_marker(get_config())
+    except RuntimeError:
+        return ""  # outside a runnable context (unit use)
 
 
 def _calls_by(request: ModelRequest) -> int:

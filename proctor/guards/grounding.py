@@ -19,6 +19,7 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel
 
 from proctor.guards.budget import Escalate
+from proctor.guards.meter import merge_usage
 from proctor.guards.state import emit
 
 SourceLookup = Callable[[str], str | None]
@@ -77,7 +78,10 @@ class GroundingCheck(AgentMiddleware):
         answer = next((m for m in response.result if isinstance(m, AIMessage)), None)
         if answer is None or answer.tool_calls or not self.citation.search(answer.text):
             return response
-        problem = unsupported(answer.text, self.citation, self.source) or self._verify(answer.text)
+        problem = unsupported(answer.text, self.citation, self.source)
+        if problem is None:
+            problem, spent = self._verify(answer.text)
+            merge_usage(answer, spent)  # the verifier's call is the run's too
         if problem is None:
             return response
         emit("ungrounded_answer", problem=problem)
@@ -90,13 +94,18 @@ class GroundingCheck(AgentMiddleware):
         )
         return ModelResponse(result=[honest])
 
-    def _verify(self, answer: str) -> str | None:
+    def _verify(self, answer: str) -> tuple[str | None, list[AIMessage]]:
+        """The verifier's objection (None when it agrees) and its reply, whose usage is charged."""
         if self.verifier is None:
-            return None
+            return None, []
         ids = sorted(set(self.citation.findall(answer)))
         sources = "\n\n".join(f"{i}:\n{self.source(i)}" for i in ids)
-        verdict = self.verifier.with_structured_output(Support).invoke(
+        out = self.verifier.with_structured_output(Support, include_raw=True).invoke(
             [SystemMessage("Is every claim in the answer supported by the cited sources? Be strict."),
              HumanMessage(f"Sources:\n{sources}\n\nAnswer:\n{answer}")]
         )
-        return None if verdict.supported else verdict.reason
+        spent = [out["raw"]] if isinstance(out.get("raw"), AIMessage) else []
+        verdict = out.get("parsed")
+        if not isinstance(verdict, Support):
+            return "the verifier's reply could not be read", spent
+        return (None if verdict.supported else verdict.reason), spent

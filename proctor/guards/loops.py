@@ -17,6 +17,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.types import Command
 
 from proctor.guards.budget import Escalate
+from proctor.guards.meter import merge_usage
 from proctor.guards.state import GuardState, emit
 
 
@@ -86,14 +87,7 @@ def _replan_note(repeats: list[str]) -> HumanMessage:
 
 def _merged(spent: ModelResponse, kept: ModelResponse) -> ModelResponse:
     """``kept``, carrying the usage of ``spent`` too: budgets must see every call."""
-    used = [m for m in spent.result if isinstance(m, AIMessage) and m.usage_metadata]
     message = next((m for m in kept.result if isinstance(m, AIMessage)), None)
-    if not used or message is None or message in used:
-        return kept
-    usage = dict(message.usage_metadata or {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0})
-    for m in used:
-        for key in ("input_tokens", "output_tokens", "total_tokens"):
-            usage[key] = usage.get(key, 0) + m.usage_metadata.get(key, 0)
-    message.usage_metadata = usage
-    message.response_metadata = {**used[-1].response_metadata, **(message.response_metadata or {})}
+    if message is not None:
+        merge_usage(message, spent.result)
     return kept

@@ -11,6 +11,9 @@ class GuardSettings(BaseModel):
     step_limit: int = Field(20, ge=15, le=25, description="Model calls per run, across the whole supervisor.")
     max_tokens_per_run: int = Field(60_000, ge=1, description="Hard cap on input+output tokens per run.")
     max_usd_per_run: float = Field(0.50, gt=0, description="Hard cap on dollars per run.")
+    run_deadline_s: float = Field(
+        300.0, gt=0, le=86_400, description="Wall-clock seconds a run may take (time waiting for a human excluded)."
+    )
     fallback_model: str = Field(
         "offline", description="What runs once a cap is hit: a cheaper configured model, or 'offline'."
     )

@@ -12,6 +12,7 @@ from proctor.context import run_context
 from proctor.guards.budget import RunBudget
 from proctor.guards.grounding import GroundingCheck
 from proctor.guards.loops import LoopBreaker
+from proctor.guards.malformed import ToolArguments
 from proctor.guards.untrusted import UntrustedContent
 from proctor.handoff import escalate
 from proctor.models import ModelNotConfigured, chat_model
@@ -26,7 +27,7 @@ def guardrails(deployment: Deployment, spec: AgentSpec) -> list[AgentMiddleware]
     settings = deployment.settings
     to_human = _escalator(deployment)
     guards: list[AgentMiddleware] = [
-        RunBudget(settings.guards, settings.prices, _fallback(deployment), to_human, agent_limit=spec.limits.max_model_calls),
+        RunBudget(settings.guards, settings.prices, fallback_model(deployment), to_human, agent_limit=spec.limits.max_model_calls),
         LoopBreaker(to_human),
     ]
     grounding = deployment.grounding
@@ -38,7 +39,12 @@ def guardrails(deployment: Deployment, spec: AgentSpec) -> list[AgentMiddleware]
     return guards
 
 
-def _fallback(deployment: Deployment):
+def input_guards(deployment: Deployment) -> list[AgentMiddleware]:
+    """Outside the approval gate: malformed tool arguments never reach it, nor a tool."""
+    return [ToolArguments({t.name: t.args_schema for t in deployment.tool_specs})]
+
+
+def fallback_model(deployment: Deployment):
     try:
         return chat_model(deployment.settings, deployment.settings.guards.fallback_model)
     except ModelNotConfigured:

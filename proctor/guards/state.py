@@ -1,19 +1,32 @@
-"""Per-run guard state, kept in the graph state so it is checkpointed and crosses subgraphs.
+"""Run-wide guard state, kept in the graph state so it is checkpointed and crosses subgraphs.
 
-The supervisor resets it at the front door of every turn; specialists read and extend it
-through their middleware; the planner passes it to the agents it invokes and back.
+Every graph that runs model calls (the supervisor, the planner, each specialist) declares these
+keys, so a subgraph starts from its parent's values and hands its own back: a hand-off to the
+planner and every plan step read and extend the same counters and taint. The front door starts
+a turn's counters; taint never resets (what the model has read stays in its conversation). No
+client writes them: the graphs' input schema is the request alone, and the server refuses
+state edits and commands from non-reviewers (``proctor.server_auth``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import operator
+import time
+from typing import Annotated, Any
 
 from typing_extensions import TypedDict
 
 from langchain.agents.middleware import AgentState
 from langchain_core.callbacks.manager import dispatch_custom_event
+from langchain_core.runnables import RunnableConfig
 
 GUARD_EVENT = "proctor_guard"
+
+
+def _union(kept: list[str] | None, new: list[str] | None) -> list[str]:
+    """Taint sources only accumulate: writers send what they knew plus theirs, in parallel too."""
+    merged = list(kept or [])
+    return merged + [s for s in (new or []) if s not in merged]
 
 
 class TurnGuards(TypedDict, total=False):
@@ -22,8 +35,13 @@ class TurnGuards(TypedDict, total=False):
     turn_model_calls: int
     turn_tokens: int
     turn_cost_usd: float
-    tainted: bool
-    taint_sources: list[str]  # why the run is tainted, in words a reviewer reads
+    turn_started_at: float
+    """Wall clock (epoch seconds) at which the current run started, for its deadline."""
+    turn_run: str
+    """The run the clock belongs to: a resumed run (after an approval) starts its own clock."""
+    tainted: Annotated[bool, operator.or_]
+    """Sticky: parallel untrusted results may each set it, and nothing un-sets it."""
+    taint_sources: Annotated[list[str], _union]  # why the run is tainted, in words a reviewer reads
     tool_signatures: list[str]
     loop_warned: bool
 
@@ -35,13 +53,14 @@ class GuardState(AgentState, TurnGuards):
 GUARD_KEYS = tuple(TurnGuards.__annotations__)
 
 
-def fresh_turn(tainted: bool = False, taint_sources: list[str] | None = None) -> dict[str, Any]:
+def fresh_turn(run: str = "", now: float | None = None) -> dict[str, Any]:
+    """The counters of a new turn (taint is not among them: it outlives the turn)."""
     return {
         "turn_model_calls": 0,
         "turn_tokens": 0,
         "turn_cost_usd": 0.0,
-        "tainted": tainted,
-        "taint_sources": list(taint_sources or []),
+        "turn_started_at": time.time() if now is None else now,
+        "turn_run": run,
         "tool_signatures": [],
         "loop_warned": False,
     }
@@ -50,6 +69,15 @@ def fresh_turn(tainted: bool = False, taint_sources: list[str] | None = None) ->
 def carried(state: dict[str, Any]) -> dict[str, Any]:
     """The guard keys of a state, to hand to (or take back from) an agent invoked by hand."""
     return {k: state[k] for k in GUARD_KEYS if k in state}
+
+
+def run_marker(config: RunnableConfig | None) -> str:
+    """What identifies the current run (not the thread): the server's run id, or the embedded
+    runner's trace id; '' for a bare ``graph.invoke`` (its clock is the front door's)."""
+    config = config or {}
+    configurable = config.get("configurable") or {}
+    metadata = config.get("metadata") or {}
+    return str(configurable.get("run_id") or metadata.get("trace_id") or "")
 
 
 def emit(kind: str, **detail: Any) -> None:

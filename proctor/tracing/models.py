@@ -25,8 +25,24 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(**{_UNITS[match[2]]: int(match[1])})
 
 
+def valid_text(value: Any) -> Any:
+    """Text that UTF-8 cannot encode (lone surrogates, e.g. from undecodable bytes) with U+FFFD in
+    their place: such text is traced, not dropped."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return _SURROGATE.sub("\ufffd", value)
+    return value
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 class Span(BaseModel):
     """One step of a run: a graph node or subgraph, a model call, a tool call, an interrupt, a guardrail."""
+
+    valid_names = field_validator("name", "error", "model", mode="before")(valid_text)
 
     span_id: str
     parent_id: str | None = None
@@ -51,6 +67,8 @@ class Span(BaseModel):
 class TraceSummary(BaseModel):
     """One search hit: the trace row without its spans."""
 
+    valid_names = field_validator("route", "user_id", "thread_id", "release", "model", "error_class", mode="before")(valid_text)
+
     trace_id: str
     started_at: datetime
     latency_ms: float
@@ -69,6 +87,8 @@ class TraceSummary(BaseModel):
 
 class Trace(TraceSummary):
     """A whole run: the summary row, what was asked and answered, and the span tree."""
+
+    valid_long_text = field_validator("input", "answer", mode="before")(valid_text)
 
     ended_at: datetime
     input: str = ""

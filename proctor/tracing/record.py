@@ -1,12 +1,18 @@
 """Trace one run end to end: the callbacks to add, then the trace saved, without ever failing the run.
 
-A trace the store cannot take (locked past the busy timeout, disk full) is written to a spool
-folder (``<data_dir>/traces.spool``) and saved after the next trace that gets through: none is lost.
+Every trace is written to a spool folder (``<data_dir>/traces.spool``) before the store sees it
+and removed once the store has it. So a trace the store cannot take (locked past the busy
+timeout, disk full), or a process killed in the middle of a save, leaves the trace spooled; the
+next save that gets through drains the spool. Saving replaces by trace id, so a trace saved
+twice (by the kill's victim and the drain) is stored once. Text that is not valid Unicode (lone
+surrogates) is stored with U+FFFD in its place.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -98,24 +104,53 @@ def _save(settings: Settings, tracing: TraceSettings, capture: TraceCapture, con
             user_id=(config.get("metadata") or {}).get("user_id"),
             thread_id=(config.get("configurable") or {}).get("thread_id"),
         )
+        text, trace = serialised(trace)
     except Exception:
         log.exception("could not build the trace of run %s", capture.trace_id)
         return
+    folder = spool_dir(settings)
+    try:
+        path: Path | None = spool_text(trace.trace_id, text, folder)  # first: a kill during the save keeps it
+    except OSError as exc:
+        path = None
+        log.warning("trace %s could not be spooled (%s); saving it directly", trace.trace_id, exc)
     try:
         store = open_store(tracing.store_url(settings), tracing.busy_timeout_s)
         store.save(trace)
     except Exception as exc:  # noqa: BLE001 -- a locked, full or unreachable store must not fail the run
-        try:
-            path = spool(trace, spool_dir(settings))
-        except OSError as spool_error:
-            log.error("trace %s lost: the store failed (%s), so did the spool (%s)", trace.trace_id, exc, spool_error)
+        if path is None:
+            log.error("trace %s lost: the store failed (%s), so did the spool", trace.trace_id, exc)
         else:
             log.warning("trace %s kept in %s until the store takes it: %s", trace.trace_id, path, exc)
         return
+    if path is not None:
+        path.unlink(missing_ok=True)
     try:
-        drain_spool(store, spool_dir(settings))
+        drain_spool(store, folder)
     except Exception as exc:  # noqa: BLE001 -- what is still spooled waits for the next run
         log.warning("spooled traces wait for the next run: %s", exc)
+
+
+def serialised(trace: Trace) -> tuple[str, Trace]:
+    """The trace as JSON, and the trace to store: with lone surrogates replaced when it had any."""
+    try:
+        return trace.model_dump_json(fallback=str), trace
+    except ValueError:  # PydanticSerializationError: text that UTF-8 cannot encode
+        clean = Trace.model_validate(_scrub(trace.model_dump()))
+        return clean.model_dump_json(fallback=str), clean
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_scrub(k): _scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(v) for v in value]
+    return value
 
 
 def spool_dir(settings: Settings) -> Path:
@@ -123,10 +158,15 @@ def spool_dir(settings: Settings) -> Path:
 
 
 def spool(trace: Trace, folder: Path) -> Path:
+    text, trace = serialised(trace)
+    return spool_text(trace.trace_id, text, folder)
+
+
+def spool_text(trace_id: str, text: str, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{trace.trace_id}.json"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(trace.model_dump_json())
+    path = folder / f"{trace_id}.json"
+    tmp = folder / f"{trace_id}.{os.getpid()}.tmp"
+    tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)  # atomic: a reader never sees half a trace
     return path
 
@@ -143,4 +183,4 @@ def drain_spool(store: TraceStore, folder: Path) -> None:
             path.rename(path.with_suffix(".rejected"))
             continue
         store.save(trace)
-        path.unlink()
+        path.unlink(missing_ok=True)  # another process may have drained it meanwhile
