@@ -219,6 +219,7 @@ def test_edits_are_rechecked_against_schema_preconditions_and_reviewer_limit(set
     base = {"invoice_id": BIG, "reason": "duplicate"}
     for args, error in [
         ({**base, "amount": "lots"}, InvalidEdit),  # schema
+        ({**base, "amount": float("inf")}, InvalidEdit),  # 1e999 from a form or a JSON body
         ({**base, "amount": 999.0}, InvalidEdit),  # precondition: more than was paid
         ({**base, "amount": 140.0, "invoice_id": "INV-99999"}, InvalidEdit),  # precondition: unknown invoice
     ]:

@@ -430,6 +430,12 @@ class ApprovalLedger:
 
 def canonical_args(spec: ToolSpec, args: Any, *, edit: bool = False) -> dict[str, Any]:
     """The arguments as the tool's schema reads them (types coerced, defaults filled), as JSON."""
+    if edit:  # a reviewer's edit meets the same argument guard as the model's calls (1e999, lists)
+        from proctor.guards.malformed import argument_problem
+
+        problem = argument_problem(spec.args_schema, args)
+        if problem:
+            raise InvalidEdit(f"the edited call to {spec.name} would fail: {problem}")
     try:
         return spec.args_schema.model_validate(args).model_dump(mode="json")
     except ValidationError as exc:
