@@ -45,7 +45,7 @@ def guard_events(settings: Settings, trace_id: str) -> list[str]:
 
 @pytest.fixture
 def ids(deployment) -> dict[str, str]:
-    from proctor.cli import demo_ids
+    from proctor.demo import demo_ids
 
     return demo_ids(Proctor(deployment=deployment))
 

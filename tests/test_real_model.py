@@ -204,16 +204,19 @@ def test_requests_through_proctor_run(local_model: LocalModel, desk: Path) -> No
 
 async def test_a_request_through_the_dev_server(local_model: LocalModel, tmp_path_factory: pytest.TempPathFactory) -> None:
     workdir = tmp_path_factory.mktemp("realmodel-server")
+    # The seed is deterministic: a scratch copy names the customer whose token the server gets.
+    scratch = Database(Settings(data_dir=workdir / "scratch").domain_url)
+    prepare_desk(scratch, seed=7)
+    ids = records(scratch)
     env = {k: v for k, v in local_model.env(workdir / "data").items() if k != "PROCTOR_DATA_DIR"}
+    env["PROCTOR_API_TOKENS"] = json.dumps({"t-customer": ids["customer"]})
     server = start_dev_server(workdir, env=env)
     try:
-        ids = records(server.desk())
-        client = server.client()
+        assert records(server.desk()) == ids
+        client = server.client("t-customer")  # who asks comes from the token, never from the input
         thread = await client.threads.create()
         text = f"I was charged twice for invoice {ids['invoice']}, please refund the duplicate"
-        state = await client.runs.wait(
-            thread["thread_id"], GRAPH_ID, input={"messages": [{"role": "user", "content": text}], "user_id": ids["customer"]}
-        )
+        state = await client.runs.wait(thread["thread_id"], GRAPH_ID, input={"messages": [{"role": "user", "content": text}]})
         assert state["route"] == "billing"
         calls = [c for m in state["messages"] for c in m.get("tool_calls") or []]
         assert all(c["name"] in TOOL_NAMES | {"hand_off_to_planner"} and isinstance(c["args"], dict) for c in calls)
