@@ -335,7 +335,10 @@ def test_split_amounts_and_a_reused_id_hold_on_both_backends(stores):
     # The calls run in parallel: whichever call under "split-0" is recorded first stands, the other is refused.
     [first] = [r for r in ledger.requests(None) if r.tool_call_id == "split-0"]
     refunds = [r for r in ledger.requests(None) if r.tool == "refund_invoice"]
-    assert credits(desk, "CUS-0279") == (before + [1000] if first.tool == "issue_credit" else before)
+    # The credit runs only if it won the id and the limits still left room when it was counted
+    # (parallel calls are counted in the order they reach the ledger, which differs by backend).
+    credit_ran = first.tool == "issue_credit" and first.status == "autonomous"
+    assert credits(desk, "CUS-0279") == (before + [1000] if credit_ran else before)
     assert len(refunds) == (3 if first.tool == "issue_credit" else 4)
     assert refunded_cents(desk) == 9975 and [r.status for r in refunds].count("autonomous") == 1
     request = ledger.requests("pending")[0]

@@ -32,7 +32,6 @@ from tests.servers import PostgresServer, postgres  # noqa: F401  (fixture)
 REFUND = next(spec for spec in TOOLS if spec.name == "refund_invoice")
 WIFI = "How do I connect my device to Wi-Fi?"
 PASSWORD = "Please reset my password, I am locked out"
-ORDER = "Where is my order 1001?"
 
 
 @pytest.fixture(scope="session")
@@ -154,9 +153,9 @@ def _open_desk(settings: Settings) -> None:
     _desk = Proctor(settings)
 
 
-def _turn(text: str, thread_id: str | None) -> dict[str, Any]:
+def _turn(text: str, thread_id: str | None, user: str | None = None) -> dict[str, Any]:
     assert _desk is not None
-    return _desk.run(text, thread_id=thread_id).model_dump()
+    return _desk.run(text, thread_id=thread_id, user_id=user).model_dump()
 
 
 def _boot() -> None:
@@ -194,14 +193,17 @@ def test_two_workers_serve_one_thread_in_turn(stores: Settings, db: Database) ->
     refund = f"I was charged twice for invoice {invoice['id']}, please refund the duplicate"
     # The first turn reads no untrusted text (a help article would taint the thread for good,
     # and the refund would then wait for a human).
+    customer = invoice["customer_id"]  # a thread serves one requester: the invoice's customer
+    orders = db.query("SELECT id FROM orders WHERE customer_id = ? ORDER BY id LIMIT 1", (customer,))
+    order = f"Where is my order {orders[0]['id']}?" if orders else "Where is my order?"
     with worker(stores) as a, worker(stores) as b:
-        first = a.submit(_turn, ORDER, None).result()
+        first = a.submit(_turn, order, None, customer).result()
         thread_id = first["thread_id"]
-        second = b.submit(_turn, refund, thread_id).result()
-        third = a.submit(_turn, PASSWORD, thread_id).result()  # a reads what b wrote
+        second = b.submit(_turn, refund, thread_id, customer).result()
+        third = a.submit(_turn, PASSWORD, thread_id, customer).result()  # a reads what b wrote
     assert [first["route"], second["route"], third["route"]] == ["orders", "billing", "account"]
     assert [c["name"] for c in second["tool_calls"]] == ["get_invoice", "refund_invoice"]
     messages = thread_messages(stores, thread_id)
-    assert [text for kind, text in messages if kind == "human"] == [ORDER, refund, PASSWORD]
+    assert [text for kind, text in messages if kind == "human"] == [order, refund, PASSWORD]
     assert messages[-1] == ("ai", third["answer"])
     assert len(db.query("SELECT id FROM refunds WHERE invoice_id = ?", (invoice["id"],))) == 1
