@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from proctor.redteam.families import ASK
-from proctor.redteam.runner import Arena, Attempt, Session, Skip
+from proctor.redteam.runner import Arena, Attempt, Session, Skip, desk_env
 from proctor.redteam.server import Script, calls
 
 GRAPH = "proctor"
@@ -40,23 +40,12 @@ class DevServer:
         text = json.loads(config.read_text())
         fixed = json.loads(json.dumps(text).replace('"./', f'"{root}/').replace('"."', f'"{root}"'))
         (self.workdir / "langgraph.json").write_text(json.dumps(fixed))
-        settings = place.deployment.settings
         keep = {k: v for k, v in os.environ.items() if not k.startswith(("PROCTOR_DATABASE", "PROCTOR_CHECKPOINT", "PROCTOR_TRACE"))}
-        env = keep | {
-            "PROCTOR_DATA_DIR": str(place.data_dir),
-            "PROCTOR_MODEL": settings.model,
-            "OPENAI_BASE_URL": settings.openai_base_url or "",
-            "OPENAI_API_KEY": "redteam",
-            "PROCTOR_CLASSIFIER_THRESHOLD": "1.0",
-            "PROCTOR_TOOL_MODULES": json.dumps(settings.tool_modules),
-            "PROCTOR_AGENT_DIRS": json.dumps([str(p) for p in settings.agent_dirs]),
+        env = keep | desk_env(place) | {
             "PROCTOR_API_TOKENS": json.dumps(tokens),
             "LANGGRAPH_CLI_NO_ANALYTICS": "1",
             "LANGGRAPH_NO_VERSION_CHECK": "true",
-            "LANGSMITH_TRACING": "false",
         }
-        if settings.approval_policy:
-            env["PROCTOR_APPROVAL_POLICY"] = str(settings.approval_policy)
         self.log = self.workdir / "server.log"
         command = [str(Path(sys.executable).parent / "langgraph"), "dev", "--no-browser", "--no-reload", "--host", "127.0.0.1",
                    "--port", str(_free_port()), "--config", str(self.workdir / "langgraph.json")]  # fmt: skip

@@ -8,7 +8,6 @@ again and the customer retries; every effect must exist exactly once.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -17,7 +16,7 @@ import time
 
 from proctor.errors import ProctorError
 from proctor.redteam.families import ASK
-from proctor.redteam.runner import Arena, Attempt, Session, Skip
+from proctor.redteam.runner import Arena, Attempt, Session, Skip, desk_env
 from proctor.redteam.server import Reply, Script, calls, text
 
 VICTIM_SECONDS = 90.0
@@ -84,7 +83,7 @@ def _play(killer: Killer, *, at_start: bool = False, retry: bool = False):
 
 def _victim(s: Session, request_id: str, killer: Killer, at_start: bool) -> None:
     drop = ("PROCTOR_DATABASE_URL", "PROCTOR_CHECKPOINT_URL", "PROCTOR_TRACE_URL")
-    env = {k: v for k, v in os.environ.items() if k not in drop} | _env(s.arena)
+    env = {k: v for k, v in os.environ.items() if k not in drop} | desk_env(s.arena)
     killer.process = subprocess.Popen(
         [sys.executable, "-m", "proctor.redteam.victim", request_id], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
@@ -110,20 +109,3 @@ def _operator_resumes(s: Session, request_id: str) -> None:
         s.results.append(result)
     except ProctorError as exc:
         s.errors.append(f"note: operator resume refused: {type(exc).__name__}: {exc}")
-
-
-def _env(place: Arena) -> dict[str, str]:
-    settings = place.deployment.settings
-    env = {
-        "PROCTOR_DATA_DIR": str(place.data_dir),
-        "PROCTOR_MODEL": settings.model,
-        "OPENAI_BASE_URL": settings.openai_base_url or "",
-        "OPENAI_API_KEY": "redteam",
-        "PROCTOR_CLASSIFIER_THRESHOLD": "1.0",
-        "PROCTOR_TOOL_MODULES": json.dumps(settings.tool_modules),
-        "PROCTOR_AGENT_DIRS": json.dumps([str(p) for p in settings.agent_dirs]),
-        "LANGSMITH_TRACING": "false",
-    }
-    if settings.approval_policy:
-        env["PROCTOR_APPROVAL_POLICY"] = str(settings.approval_policy)
-    return env

@@ -9,6 +9,7 @@ finding is a breach with its evidence; an attempt with none held.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -304,3 +305,21 @@ def _installed(extra: str) -> bool:
 
     modules = {"server": "langgraph_api"}
     return importlib.util.find_spec(modules.get(extra, extra)) is not None
+
+
+def desk_env(place: Arena) -> dict[str, str]:
+    """The environment of a process that runs the attacked desk against the hostile model."""
+    settings = place.deployment.settings
+    env = {
+        "PROCTOR_DATA_DIR": str(place.data_dir),
+        "PROCTOR_MODEL": settings.model,
+        "OPENAI_BASE_URL": settings.openai_base_url or "",
+        "OPENAI_API_KEY": "redteam",
+        "PROCTOR_CLASSIFIER_THRESHOLD": "1.0",
+        "PROCTOR_TOOL_MODULES": json.dumps(settings.tool_modules),
+        "PROCTOR_AGENT_DIRS": json.dumps([str(p) for p in settings.agent_dirs]),
+        "LANGSMITH_TRACING": "false",
+    }
+    if settings.approval_policy:
+        env["PROCTOR_APPROVAL_POLICY"] = str(settings.approval_policy)
+    return env
