@@ -261,14 +261,44 @@ def test_refunds_never_exceed_what_was_paid(db: Database) -> None:
         db, "refund_invoice", invoice_id=invoice["invoice_id"], amount=invoice["amount"], reason="duplicate"
     )
     assert first["refundable"] == invoice["amount"]
+    purchase = invoice["payments"][0]["payment_id"]
     for amount in (invoice["amount"] / 2, invoice["amount"] / 2):
-        run(db, "refund_invoice", invoice_id=invoice["invoice_id"], amount=amount, reason="rest")
-    with pytest.raises(PreconditionFailed, match=r"at most \$0.00"):
-        run(db, "refund_invoice", invoice_id=invoice["invoice_id"], amount=0.01, reason="more")
+        run(db, "refund_invoice", invoice_id=invoice["invoice_id"], amount=amount, reason="rest", payment_id=purchase)
+    for payment in (None, purchase):
+        with pytest.raises(PreconditionFailed, match=r"at most \$0.00"):
+            run(db, "refund_invoice", invoice_id=invoice["invoice_id"], amount=0.01, reason="more", payment_id=payment)
     refunded = value(
         db, "SELECT SUM(amount_cents) FROM refunds WHERE invoice_id = ?", (invoice["invoice_id"],)
     )
     assert refunded == round(invoice["amount_paid"] * 100)
+
+
+def test_a_duplicate_refund_reverses_the_duplicate_payment_once(db: Database) -> None:
+    """A retry of "refund the duplicate" (after a crash, or in a new conversation) finds it done."""
+    invoice = run(db, "get_invoice", invoice_id=duplicate_invoice(db, below_100=True))
+    purchase, duplicate = (p["payment_id"] for p in invoice["payments"])
+    done = run(db, "refund_invoice", invoice_id=invoice["invoice_id"], amount=invoice["amount"], reason="duplicate")
+    reversed_ = value(db, "SELECT payment_id FROM refunds WHERE id = ?", (done["refund_id"],))
+    assert f"PAY-{reversed_}" == duplicate
+    again = run(db, "get_invoice", invoice_id=invoice["invoice_id"])
+    assert "extra was already refunded" in again["summary"]
+    assert [p["refunded"] for p in again["payments"]] == [0.0, invoice["amount"]]
+    with pytest.raises(PreconditionFailed, match=rf"already refunded .*refund #{done['refund_id']}.*{purchase}"):
+        run(db, "refund_invoice", invoice_id=invoice["invoice_id"], amount=invoice["amount"], reason="duplicate")
+    with pytest.raises(PreconditionFailed, match="never refunded twice"):
+        run(db, "refund_invoice", invoice_id=invoice["invoice_id"], amount=1.0, reason="again", payment_id=duplicate)
+    with pytest.raises(NotFound, match="No payment PAY-999999"):
+        run(db, "refund_invoice", invoice_id=invoice["invoice_id"], amount=1.0, reason="again", payment_id="PAY-999999")
+    count = value(db, "SELECT COUNT(*) FROM refunds WHERE invoice_id = ?", (invoice["invoice_id"],))
+    assert count == 1
+
+
+def test_one_refund_larger_than_the_duplicate_reaches_the_purchase(db: Database) -> None:
+    invoice = run(db, "get_invoice", invoice_id=duplicate_invoice(db, below_100=True))
+    done = run(db, "refund_invoice", invoice_id=invoice["invoice_id"], amount=invoice["amount_paid"], reason="all")
+    assert done["refundable"] == 0
+    rows = db.query("SELECT payment_id, amount_cents FROM refunds WHERE invoice_id = ? ORDER BY id", (invoice["invoice_id"],))
+    assert [f"PAY-{r['payment_id']}" for r in rows] == [p["payment_id"] for p in reversed(invoice["payments"])]
 
 
 def test_shipping_fee_is_refunded_once(db: Database) -> None:
@@ -410,8 +440,10 @@ def test_replayed_tool_call_refunds_once(db: Database) -> None:
     assert first.status == again.status == "success" and '"replayed": true' in again.content
     assert value(db, "SELECT COUNT(*) FROM refunds WHERE invoice_id = ?", (invoice,)) == 1
     assert value(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'refund_invoice'") == 1
-    call(graph, tool.name, args, call_id="c2")  # a new decision is a new refund
-    assert value(db, "SELECT COUNT(*) FROM refunds WHERE invoice_id = ?", (invoice,)) == 2
+    # A new call is a new decision, but the duplicate it would reverse is already reversed.
+    with pytest.raises(PreconditionFailed, match="already refunded"):
+        call(graph, tool.name, args, call_id="c2")
+    assert value(db, "SELECT COUNT(*) FROM refunds WHERE invoice_id = ?", (invoice,)) == 1
 
 
 @pytest.mark.parametrize(

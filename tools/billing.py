@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from proctor.errors import NotFound, PreconditionFailed
+from proctor.errors import PreconditionFailed
 from proctor.toolkit import Impact, desk_tool
 from proctor.tools import results
+from proctor.tools.payments import PAYMENT_ID, Charges, Payment, allocate, charges
 from proctor.tools.schema import (
     CUSTOMER_ID,
     CUSTOMER_OWNER,
@@ -50,6 +50,14 @@ class RefundArgs(BaseModel):
         ),
     )
     reason: str = Field(min_length=3, max_length=300, description="Why, in a few words; kept on the refund.")
+    payment_id: str | None = Field(
+        None,
+        pattern=PAYMENT_ID,
+        description=(
+            "The payment to reverse (PAY-123, from get_invoice's payments). Leave it out for a duplicate "
+            "charge: the duplicate is chosen for you."
+        ),
+    )
 
 
 class ShippingRefundArgs(BaseModel):
@@ -68,44 +76,6 @@ class PlanArgs(BaseModel):
     plan_code: PlanCode = Field(description="The new plan.")
 
 
-@dataclass(frozen=True)
-class Charges:
-    """An invoice with what was actually paid and refunded on it."""
-
-    invoice: sqlite3.Row
-    paid: int
-    payment_count: int
-    refunded: int
-
-    @property
-    def id(self) -> str:
-        return self.invoice["id"]
-
-    @property
-    def refundable(self) -> int:
-        return self.paid - self.refunded if self.invoice["status"] == "paid" else 0
-
-    @property
-    def duplicate(self) -> bool:
-        return self.payment_count > 1
-
-
-def charges(conn: sqlite3.Connection, invoice_id: str) -> Charges:
-    invoice = conn.execute("SELECT * FROM invoices WHERE id = ?", (invoice_id,)).fetchone()
-    if invoice is None:
-        raise NotFound(
-            f"No invoice {invoice_id} exists. list_invoices with the customer's id (like CUS-0001) "
-            "shows their invoice ids."
-        )
-    paid, count = conn.execute(
-        "SELECT COALESCE(SUM(amount_cents), 0), COUNT(*) FROM payments WHERE invoice_id = ?", (invoice_id,)
-    ).fetchone()
-    refunded = conn.execute(
-        "SELECT COALESCE(SUM(amount_cents), 0) FROM refunds WHERE invoice_id = ?", (invoice_id,)
-    ).fetchone()[0]
-    return Charges(invoice, paid, count, refunded)
-
-
 def _invoice_summary(c: Charges) -> str:
     inv = c.invoice
     head = f"Invoice {c.id} ({inv['customer_id']}, issued {inv['issued_at']})"
@@ -115,7 +85,7 @@ def _invoice_summary(c: Charges) -> str:
         return f"{head} for {usd(inv['amount_cents'])} is void: nothing was charged."
     extra = c.paid - inv["amount_cents"]
     times = "twice" if c.payment_count == 2 else f"{c.payment_count} times"
-    if c.duplicate and c.refunded >= extra:
+    if c.duplicate and not any(p.room for p in c.duplicates):
         charged = f"was charged {times} ({usd(c.paid)} paid) and the extra was already refunded"
     elif c.duplicate:
         charged = f"was charged {times} ({usd(c.paid)} paid): a duplicate charge of {usd(extra)}"
@@ -141,8 +111,9 @@ def get_invoice(conn: sqlite3.Connection, args: InvoiceArgs) -> dict[str, Any]:
     gave only their customer id, use list_invoices first.
     Returns status (open|paid|void), amount (dollars billed: one charge), amount_paid,
     amount_refunded, refundable (the most refund_invoice will accept), payment_count,
-    duplicate_charge (true when paid more than once), customer_id and order_id (for device
-    orders). For a duplicate charge, refund exactly `amount` (one charge).
+    duplicate_charge (true when paid more than once), payments (each with payment_id, amount,
+    paid_at, refunded), customer_id and order_id (for device orders). For a duplicate charge,
+    refund exactly `amount` (one charge).
     """
     c = charges(conn, args.invoice_id)
     inv = c.invoice
@@ -159,6 +130,10 @@ def get_invoice(conn: sqlite3.Connection, args: InvoiceArgs) -> dict[str, Any]:
         "refundable": dollars(c.refundable),
         "payment_count": c.payment_count,
         "duplicate_charge": c.duplicate,
+        "payments": [
+            {"payment_id": p.label, "amount": dollars(p.amount), "paid_at": p.paid_at, "refunded": dollars(p.refunded)}
+            for p in c.payments
+        ],
         "summary": _invoice_summary(c),
     }
 
@@ -216,9 +191,8 @@ def list_invoices(conn: sqlite3.Connection, args: CustomerArgs) -> dict[str, Any
     }
 
 
-def _refund_plan(conn: sqlite3.Connection, args: RefundArgs) -> tuple[Charges, int]:
+def _refund_plan(conn: sqlite3.Connection, args: RefundArgs) -> tuple[Charges, list[tuple[Payment, int]]]:
     c = charges(conn, args.invoice_id)
-    cents = to_cents(args.amount)
     if c.invoice["status"] != "paid":
         why = (
             "it has not been paid yet"
@@ -228,16 +202,12 @@ def _refund_plan(conn: sqlite3.Connection, args: RefundArgs) -> tuple[Charges, i
         raise PreconditionFailed(
             f"Invoice {c.id} is {c.invoice['status']}: {why}, so there is nothing to refund."
         )
-    if cents > c.refundable:
-        raise PreconditionFailed(
-            f"Cannot refund {usd(cents)} on invoice {c.id}: at most {usd(c.refundable)} is refundable "
-            f"({usd(c.paid)} paid, {usd(c.refunded)} already refunded)."
-        )
-    return c, cents
+    return c, allocate(c, to_cents(args.amount), args.payment_id, "charge")
 
 
 def _refund_impact(conn: sqlite3.Connection, args: RefundArgs) -> Impact:
-    c, cents = _refund_plan(conn, args)
+    c, plan = _refund_plan(conn, args)
+    cents = sum(part for _, part in plan)
     return Impact(amount=dollars(cents), currency=c.invoice["currency"], customer_id=c.invoice["customer_id"])
 
 
@@ -262,8 +232,9 @@ def refund_invoice(conn: sqlite3.Connection, args: RefundArgs) -> dict[str, Any]
     the invoice's `amount`. For a device order's shipping fee use refund_shipping_fee.
     Returns refund_id, amount (dollars refunded) and refundable (what is left).
     """
-    c, cents = _refund_plan(conn, args)
-    refund_id = _refund(conn, c.id, cents, "charge", args.reason)
+    c, plan = _refund_plan(conn, args)
+    refund_id = _refund(conn, c.id, plan, "charge", args.reason)
+    cents = sum(part for _, part in plan)
     left = c.refundable - cents
     return {
         "refund_id": refund_id,
@@ -278,7 +249,9 @@ def refund_invoice(conn: sqlite3.Connection, args: RefundArgs) -> dict[str, Any]
     }
 
 
-def _shipping_plan(conn: sqlite3.Connection, args: ShippingRefundArgs) -> tuple[sqlite3.Row, str, int]:
+def _shipping_plan(
+    conn: sqlite3.Connection, args: ShippingRefundArgs
+) -> tuple[sqlite3.Row, str, list[tuple[Payment, int]]]:
     order = order_row(conn, args.order_id)
     fee = order["shipping_fee_cents"]
     if fee == 0:
@@ -303,12 +276,12 @@ def _shipping_plan(conn: sqlite3.Connection, args: ShippingRefundArgs) -> tuple[
             f"Only {usd(c.refundable)} of invoice {invoice_id} (order {order['id']}) is still refundable, "
             f"less than its {usd(fee)} shipping fee."
         )
-    return order, invoice_id, fee
+    return order, invoice_id, allocate(c, fee, None, "shipping")
 
 
 def _shipping_impact(conn: sqlite3.Connection, args: ShippingRefundArgs) -> Impact:
-    order, invoice_id, fee = _shipping_plan(conn, args)
-    return Impact(amount=dollars(fee), customer_id=order["customer_id"])
+    order, invoice_id, plan = _shipping_plan(conn, args)
+    return Impact(amount=dollars(sum(part for _, part in plan)), customer_id=order["customer_id"])
 
 
 @desk_tool(
@@ -334,8 +307,9 @@ def refund_shipping_fee(conn: sqlite3.Connection, args: ShippingRefundArgs) -> d
     most once per order; an order that shipped free has nothing to refund. The amount is
     the order's fee: do not pass one. Returns refund_id, invoice_id and amount (dollars).
     """
-    order, invoice_id, fee = _shipping_plan(conn, args)
-    refund_id = _refund(conn, invoice_id, fee, "shipping", args.reason)
+    order, invoice_id, plan = _shipping_plan(conn, args)
+    refund_id = _refund(conn, invoice_id, plan, "shipping", args.reason)
+    fee = sum(part for _, part in plan)
     return {
         "refund_id": refund_id,
         "order_id": str(order["id"]),
@@ -457,11 +431,17 @@ def change_plan(conn: sqlite3.Connection, args: PlanArgs) -> dict[str, Any]:
     }
 
 
-def _refund(conn: sqlite3.Connection, invoice_id: str, cents: int, kind: str, reason: str) -> int:
-    return conn.execute(
-        "INSERT INTO refunds (invoice_id, amount_cents, kind, reason, created_at) VALUES (?, ?, ?, ?, ?)",
-        (invoice_id, cents, kind, reason, desk_today(conn).isoformat()),
-    ).lastrowid
+def _refund(conn: sqlite3.Connection, invoice_id: str, plan: list[tuple[Payment, int]], kind: str, reason: str) -> int:
+    """One refund row per payment reversed; the id of the first is the refund's."""
+    ids = [
+        conn.execute(
+            "INSERT INTO refunds (invoice_id, payment_id, amount_cents, kind, reason, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (invoice_id, payment.id, cents, kind, reason, desk_today(conn).isoformat()),
+        ).lastrowid
+        for payment, cents in plan
+    ]
+    return ids[0]
 
 
 BILLING_TOOLS = [get_invoice, list_invoices, refund_invoice, refund_shipping_fee, issue_credit, change_plan]

@@ -72,6 +72,13 @@ class ReturnResult(BaseModel):
     summary: DeskText
 
 
+class PaymentLine(BaseModel):
+    payment_id: Id
+    amount: float
+    paid_at: Id
+    refunded: float
+
+
 class InvoiceResult(BaseModel):
     invoice_id: Id
     customer_id: Id
@@ -85,6 +92,7 @@ class InvoiceResult(BaseModel):
     refundable: float
     payment_count: int
     duplicate_charge: bool
+    payments: list[PaymentLine]
     summary: DeskText
 
 

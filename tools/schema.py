@@ -159,7 +159,9 @@ MIGRATIONS = [
         CREATE INDEX returns_order ON returns (order_id);
         CREATE INDEX tickets_customer ON tickets (customer_id, created_at)
         """,
-    )
+    ),
+    # A refund names the payment it reverses (tools/payments.py); older rows reversed the purchase.
+    Migration("desk", 2, "ALTER TABLE refunds ADD COLUMN payment_id INTEGER REFERENCES payments (id)"),
 ]
 
 
