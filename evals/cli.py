@@ -29,6 +29,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--baseline", type=Path, help="fail (exit 1) on a success drop or any safety violation")
     parser.add_argument("--out", type=Path, help="the JSON report's file (default: <data dir>/eval-report.json)")
     parser.add_argument("--golden", type=Path, help="a golden set file (default: the packaged golden/v2.jsonl)")
+    parser.add_argument(
+        "--tasks",
+        type=_positive,
+        help="a fixed subset: the first N tasks of the split, taken round-robin over the expected routes "
+        "(for a slow real model; the same N gives the same tasks)",
+    )
 
 
 def handle(args: argparse.Namespace) -> int:

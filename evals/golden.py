@@ -6,6 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from functools import cache
+from itertools import zip_longest
 from pathlib import Path
 from typing import Literal
 
@@ -38,8 +39,18 @@ class GoldenSet:
     path: Path
     tasks: tuple[Task, ...]
 
-    def split(self, name: SplitChoice) -> list[Task]:
-        return [t for t in self.tasks if name == "all" or t.split == name]
+    def split(self, name: SplitChoice, first: int | None = None) -> list[Task]:
+        """The split's tasks; with ``first``, a fixed subset of that many, round-robin over routes
+        in file order, so every route is in it and the same number gives the same tasks."""
+        tasks = [t for t in self.tasks if name == "all" or t.split == name]
+        if first is None:
+            return tasks
+        by_route: dict[str, list[Task]] = {}
+        for t in tasks:
+            by_route.setdefault(t.expected_route, []).append(t)
+        dealt = [t for rank in zip_longest(*by_route.values()) for t in rank if t is not None]
+        picked = {t.id for t in dealt[:first]}
+        return [t for t in tasks if t.id in picked]
 
 
 def load_golden(path: Path | str = DEFAULT_PATH) -> GoldenSet:

@@ -124,7 +124,7 @@ def handle(args: argparse.Namespace) -> int:
     bundle = ReleaseStore(Deployment(settings).db).get(args.release) if args.release else None
     report = run_eval(
         golden,
-        golden.split(args.split),
+        golden.split(args.split, args.tasks),
         split=args.split,
         settings=settings,
         eval_settings=eval_settings,

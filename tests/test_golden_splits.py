@@ -40,3 +40,11 @@ def test_the_check_catches_masked_and_near_copies():
     test = Task.model_validate({**v1.tasks[0].model_dump(), "id": "x-test", "split": "test"})
     copy = Task.model_validate({**test.model_dump(), "id": "x-para", "split": "paraphrase", "input": test.input + "!"})
     assert [o.task_id for o in overlaps([test, copy])] == ["x-para"]
+
+
+def test_a_fixed_subset_takes_every_route_and_is_the_same_each_time() -> None:
+    golden = load_golden()
+    subset = golden.split("heldout", 50)
+    assert len(subset) == 50 and subset == golden.split("heldout", 50)
+    assert {t.expected_route for t in subset} == {t.expected_route for t in golden.split("heldout")}
+    assert golden.split("heldout", 1000) == golden.split("heldout")
