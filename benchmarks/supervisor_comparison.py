@@ -153,9 +153,12 @@ def build_supervisor(settings: Settings):
     return create_supervisor(agents, model=model, prompt=prompt, output_mode="last_message").compile()
 
 
+SUPERVISOR_STEPS = 24  # graph steps: nothing else bounds the supervisor's LLM router
+
+
 def run_supervisor(settings: Settings, task: Task) -> Outcome:
     graph = build_supervisor(settings)
-    config = {"configurable": {"thread_id": f"bench-{task.id}"}, "recursion_limit": 40}
+    config = {"configurable": {"thread_id": f"bench-{task.id}"}, "recursion_limit": SUPERVISOR_STEPS}
     with measured() as usage:
         start = time.perf_counter()
         route, error = None, None

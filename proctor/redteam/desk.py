@@ -240,6 +240,8 @@ class Desk:
                 options[name] = [text]
             if name not in required and "default" in prop and kind not in ("string",) and "enum" not in prop:
                 options.pop(name)
+            elif name not in required and not options[name]:
+                options.pop(name)  # an optional id nothing in the data matches: leave it out
         return options
 
     def _load_rows(self) -> list[tuple[str, tuple]]:
