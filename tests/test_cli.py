@@ -112,6 +112,27 @@ def test_traces_show_takes_a_unique_prefix(tmp_path, monkeypatch, capsys):
     assert "is not a trace id" in capsys.readouterr().err
 
 
+def test_traces_search_and_show_say_why_a_run_failed(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PROCTOR_DATA_DIR", str(tmp_path))
+    store = store_of(tmp_path)
+    failed = make_trace("f0000000-0000", tools=("cancel_order",))
+    failed.spans[-1].status, failed.spans[-1].error = "error", "PreconditionFailed: shipped"
+    store.save(failed)
+    store.save(make_trace("a0000000-0000"))
+    assert main(["traces", "search", "--json"]) == 0
+    why = {h["trace_id"]: h["failure_reasons"] for h in json.loads(capsys.readouterr().out)}
+    assert why == {"f0000000-0000": ["tool cancel_order failed"], "a0000000-0000": []}
+    assert main(["traces", "search"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    below = lines[next(i for i, line in enumerate(lines) if line.startswith("f0000000-0000")) + 1]
+    assert below.strip() == "failed: tool cancel_order failed"
+    assert sum("failed:" in line for line in lines) == 1
+    assert main(["traces", "show", "f0000000"]) == 0
+    assert "  failed:  tool cancel_order failed" in capsys.readouterr().out.splitlines()
+    assert main(["traces", "show", "f0000000", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["failure_reasons"] == ["tool cancel_order failed"]
+
+
 def test_approvals_show_has_the_message_and_edit_merges_the_arguments(settings, env_dir, capsys):
     text = f"I was charged twice for invoice {BIG}, please refund the duplicate"
     result = Proctor(settings).run(text, user_id="CUS-0051")

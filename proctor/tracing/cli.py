@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # handlers import the store when they run: `--help` needs none of it
@@ -82,18 +83,24 @@ def _search(args: argparse.Namespace) -> int:
     from proctor.tracing.models import TraceQuery
 
     filters = {k: getattr(args, k) for k in ("since", "status", "route", "tool", "user", "sort", "limit")}
-    hits = _store().search(TraceQuery.parse(**filters))
+    store = _store()
+    hits = store.search(TraceQuery.parse(**filters))
+    why = store.failures([h.trace_id for h in hits])
     if args.json:
-        print(json.dumps([h.model_dump(mode="json") for h in hits], indent=2))
+        print(json.dumps([h.model_dump(mode="json") | {"failure_reasons": why.get(h.trace_id, [])} for h in hits], indent=2))
     else:
-        print(render_hits(hits))
+        print(render_hits(hits, why))
     return 0
 
 
 def _show(args: argparse.Namespace) -> int:
     store = _store()
     trace = store.get(resolve(store, args.trace_id))
-    print(trace.model_dump_json(indent=2) if args.json else render_trace(trace))
+    why = store.failures([trace.trace_id]).get(trace.trace_id, [])
+    if args.json:
+        print(json.dumps(trace.model_dump(mode="json") | {"failure_reasons": why}, indent=2))
+    else:
+        print(render_trace(trace, why))
     return 0
 
 
@@ -144,22 +151,26 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
-def render_hits(hits: list[TraceSummary]) -> str:
+def render_hits(hits: list[TraceSummary], why: dict[str, list[str]] | None = None) -> str:
+    """One row per trace; a failed one (``proctor.tracing.failure``) says why on the line below."""
     if not hits:
         return "no traces match"
     header = (
         f"{'TRACE ID':36}  {'STARTED (UTC)':19}  {'STATUS':11}  {'ROUTE':10}  {'USER':12}  {'LATENCY':>9}"
         f"  {'COST':>10}  TOOLS"
     )
-    rows = [
-        f"{h.trace_id:36}  {h.started_at:%Y-%m-%d %H:%M:%S}  {h.status:11}  {h.route or '-':10}  {h.user_id or '-':12}"
-        f"  {_ms(h.latency_ms):>9}  {f'${h.cost_usd:.6f}':>10}  {','.join(h.tools) or '-'}"
-        for h in hits
-    ]
+    rows = []
+    for h in hits:
+        rows.append(
+            f"{h.trace_id:36}  {h.started_at:%Y-%m-%d %H:%M:%S}  {h.status:11}  {h.route or '-':10}  {h.user_id or '-':12}"
+            f"  {_ms(h.latency_ms):>9}  {f'${h.cost_usd:.6f}':>10}  {','.join(h.tools) or '-'}"
+        )
+        if reasons := (why or {}).get(h.trace_id):
+            rows.append(f"{'':36}  failed: {'; '.join(reasons)}")
     return "\n".join([header, *rows])
 
 
-def render_trace(trace: Trace) -> str:
+def render_trace(trace: Trace, why: Sequence[str] = ()) -> str:
     error_class = f" ({trace.error_class})" if trace.error_class else ""
     lines = [
         (
@@ -172,6 +183,7 @@ def render_trace(trace: Trace) -> str:
         ),
         f"  request: {_short(trace.input)}",
         f"  answer:  {_short(trace.answer)}",
+        *([f"  failed:  {'; '.join(why)}"] if why else []),
         "",
     ]
     roots = [s for s in trace.spans if s.parent_id is None]
