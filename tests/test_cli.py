@@ -124,8 +124,8 @@ def test_traces_search_and_show_say_why_a_run_failed(tmp_path, monkeypatch, caps
     assert why == {"f0000000-0000": ["tool cancel_order failed"], "a0000000-0000": []}
     assert main(["traces", "search"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    below = lines[next(i for i, line in enumerate(lines) if line.startswith("f0000000-0000")) + 1]
-    assert below.strip() == "failed: tool cancel_order failed"
+    row = next(line for line in lines if line.startswith("f0000000-0000"))
+    assert row.endswith("cancel_order  failed: tool cancel_order failed") and len(lines) == 3
     assert sum("failed:" in line for line in lines) == 1
     assert main(["traces", "show", "f0000000"]) == 0
     assert "  failed:  tool cancel_order failed" in capsys.readouterr().out.splitlines()

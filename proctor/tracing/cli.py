@@ -152,7 +152,8 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def render_hits(hits: list[TraceSummary], why: dict[str, list[str]] | None = None) -> str:
-    """One row per trace; a failed one (``proctor.tracing.failure``) says why on the line below."""
+    """One row per trace (scripts split on lines); a failed one (``proctor.tracing.failure``) ends
+    with why."""
     if not hits:
         return "no traces match"
     header = (
@@ -161,12 +162,12 @@ def render_hits(hits: list[TraceSummary], why: dict[str, list[str]] | None = Non
     )
     rows = []
     for h in hits:
+        reasons = (why or {}).get(h.trace_id)
         rows.append(
             f"{h.trace_id:36}  {h.started_at:%Y-%m-%d %H:%M:%S}  {h.status:11}  {h.route or '-':10}  {h.user_id or '-':12}"
             f"  {_ms(h.latency_ms):>9}  {f'${h.cost_usd:.6f}':>10}  {','.join(h.tools) or '-'}"
+            + (f"  failed: {'; '.join(reasons)}" if reasons else "")
         )
-        if reasons := (why or {}).get(h.trace_id):
-            rows.append(f"{'':36}  failed: {'; '.join(reasons)}")
     return "\n".join([header, *rows])
 
 
