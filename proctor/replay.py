@@ -26,7 +26,7 @@ import uuid
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from itertools import zip_longest
 from pathlib import Path
@@ -57,7 +57,7 @@ from proctor.releases.bundle import ID_PREFIX, BundleContent, Release, snapshot
 from proctor.releases.diff import diff_contents
 from proctor.releases.store import ReleaseStore
 from proctor.settings import Settings
-from proctor.toolkit import ToolSpec, dry_run
+from proctor.toolkit import Impact, ImpactFn, ToolSpec, dry_run
 from proctor.tracing import (
     Span,
     Trace,
@@ -106,8 +106,10 @@ class Step(BaseModel):
     detail: str = ""  # the result's summary, the error, or why the approval was asked
 
     def signature(self) -> tuple[str, str, str, bool | None]:
-        """What must match for two steps to be the same step; sources and details may differ."""
-        return self.kind, self.name, json.dumps(self.args, sort_keys=True, default=str), self.ok
+        """What must match for two steps to be the same step; sources and details may differ. An
+        optional argument left out and the same argument sent as null are the same call."""
+        args = {k: v for k, v in self.args.items() if v is not None}
+        return self.kind, self.name, json.dumps(args, sort_keys=True, default=str), self.ok
 
     def describe(self) -> str:
         call = f"{self.name}({json.dumps(self.args, ensure_ascii=False, default=str)})"
@@ -158,6 +160,7 @@ def replay(
         releases = ReleaseStore(Database(isolated.domain_url))  # read from the copy, like everything else
         plan = setup(config or ReplayConfig(), original.trace.release, isolated, releases)
         deployment = Deployment(isolated, release=plan.release)
+        judge_as_recorded(deployment.ledger, original)
         serving = ToolServing(original.tool_spans, deployment)
         graph = build_graph(deployment=deployment, checkpointer=InMemorySaver(), extra_middleware=[serving])
         turn = Turn(graph, original, deployment)
@@ -192,8 +195,12 @@ class RecordedApproval:
 
     tool: str
     args: dict[str, Any]
-    request_id: str | None
+    request: dict[str, Any]  # the request as the gate filed it (id, amount, currency, customer)
     resumed: bool  # a later trace of the turn went on from it: a reviewer decided
+
+    @property
+    def request_id(self) -> str | None:
+        return self.request.get("id")
 
 
 @dataclass(frozen=True)
@@ -213,7 +220,7 @@ class Original:
     def approvals(self) -> list[RecordedApproval]:
         last = len(self.traces) - 1
         return [
-            RecordedApproval(value["name"], value.get("args") or {}, (value.get("request") or {}).get("id"), i < last)
+            RecordedApproval(value["name"], value.get("args") or {}, value.get("request") or {}, i < last)
             for i, t in enumerate(self.traces)
             for s in t.spans
             if s.kind == "interrupt" and _is_approval(value := s.outputs.get("value"))
@@ -291,6 +298,42 @@ def sandbox(settings: Settings) -> Iterator[Settings]:
         with closing(sqlite3.connect(source)) as live, closing(sqlite3.connect(Path(folder) / "desk.sqlite")) as copy:
             live.backup(copy)  # SQLite's online backup: consistent even while the desk writes
         yield settings.model_copy(update={"data_dir": Path(folder), "database_url": None, "checkpoint_url": None})
+
+
+def judge_as_recorded(ledger: ApprovalLedger, original: Original) -> None:
+    """Make the copy's ledger judge a call the original filed for approval as it was judged then.
+    Such a write is served from the recording, but the copy already holds its effect (the refund
+    is on it), so its live impact would raise "already refunded" and the replay would never stop
+    for the approval the original stopped for. Every other call is judged on the copy, live."""
+    specs = dict(ledger.tools)
+    recorded: dict[str, Impact] = {}
+    for approval in original.approvals:
+        spec, request = specs.get(approval.tool), approval.request
+        if spec is None or spec.impact is None:
+            continue
+        impact = Impact(
+            amount=request.get("amount"),
+            currency=request.get("currency") or "USD",
+            customer_id=request.get("customer_id"),
+        )
+        recorded[call_key(approval.tool, approval.args, specs)] = impact
+        decided = _decided(ledger, approval.request_id)
+        if decided is not None and decided.decided_args is not None:  # an edit: judged at its own amount
+            edited = impact.model_copy(update={"amount": decided.amount})
+            recorded[call_key(approval.tool, decided.decided_args, specs)] = edited
+    for name in {json.loads(key)[0] for key in recorded}:
+        ledger.tools[name] = replace(specs[name], impact=_impact_as_recorded(specs[name], recorded, specs))
+
+
+def _impact_as_recorded(spec: ToolSpec, recorded: Mapping[str, Impact], specs: Mapping[str, ToolSpec]) -> ImpactFn:
+    live = spec.impact
+    assert live is not None
+
+    def impact(conn: Any, args: BaseModel) -> Impact:
+        found = recorded.get(call_key(spec.name, args.model_dump(mode="json"), specs))
+        return found if found is not None else live(conn, args)
+
+    return impact
 
 
 # Configuration: what the replay runs on, as a release bundle.
