@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 from sklearn.calibration import CalibratedClassifierCV
@@ -23,8 +23,11 @@ from sklearn.svm import LinearSVC
 
 from proctor.errors import ProctorError
 
-Route = Literal["billing", "orders", "account", "support", "escalate", "clarify"]
+if TYPE_CHECKING:
+    from proctor.specialists import AgentSpec
+
 EXAMPLES_PATH = Path(__file__).with_name("routes.jsonl")
+ESCALATE, CLARIFY = "escalate", "clarify"  # routes the front door takes itself; every other is an agent
 
 
 class InvalidExamples(ProctorError):
@@ -32,10 +35,26 @@ class InvalidExamples(ProctorError):
 
 
 class Example(BaseModel):
-    """One labelled request of ``routes.jsonl``."""
+    """One labelled request: of ``routes.jsonl``, or of an agent spec's ``examples``."""
 
     text: str = Field(min_length=1)
-    route: Route
+    route: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="An agent's name, or escalate or clarify.")
+
+
+def with_agent_examples(examples: Sequence[Example], agents: Iterable[AgentSpec]) -> list[Example]:
+    """The desk's examples plus those each agent spec carries for itself."""
+    return [*examples, *(Example(text=text, route=agent.name) for agent in agents for text in agent.examples)]
+
+
+def check_routes(examples: Sequence[Example], agents: Iterable[str]) -> None:
+    """Raise ``InvalidExamples`` when an example names a route the desk does not have: the
+    classifier would learn a destination the front door can never take."""
+    unknown = sorted({e.route for e in examples} - {*agents, ESCALATE, CLARIFY})
+    if unknown:
+        raise InvalidExamples(
+            f"routing examples name {unknown}, which are not agents of this desk (nor escalate or clarify):"
+            " add the agent, or fix the example's route"
+        )
 
 
 class RouteDecision(BaseModel):

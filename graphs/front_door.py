@@ -14,11 +14,11 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
 from proctor.errors import InvalidRequest
-from proctor.graphs.classifier import FastClassifier, RouteDecision, is_multi_part
+from proctor.graphs.classifier import CLARIFY, ESCALATE, FastClassifier, RouteDecision, is_multi_part
 from proctor.guards.state import emit
 from proctor.model_failures import model_failure
 
-ESCALATE, CLARIFY, PLAN = "escalate", "clarify", "plan"
+PLAN = "plan"
 Ask = Callable[[type[BaseModel], list[BaseMessage]], BaseModel | None]
 
 

@@ -6,9 +6,14 @@ graphs/routes.jsonl). With one, everything that shapes behaviour comes from the 
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import importlib.util
+import sys
 from dataclasses import dataclass, replace
 from functools import cached_property
+from pathlib import Path
+from types import ModuleType
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.tools import BaseTool
@@ -17,7 +22,8 @@ from proctor import handoff, toolkit
 from proctor.approvals.ledger import ApprovalLedger
 from proctor.approvals.policy import ApprovalPolicy, load_policy
 from proctor.db import Database
-from proctor.graphs.classifier import FastClassifier
+from proctor.errors import ProctorError
+from proctor.graphs.classifier import Example, FastClassifier, check_routes, load_examples, with_agent_examples
 from proctor.releases.bundle import Release
 from proctor.guards.usage import Usage
 from proctor.identity import Directory, ThreadRequesters, load_staff
@@ -78,9 +84,13 @@ class Deployment:
 
     @cached_property
     def classifier(self) -> FastClassifier:
-        if self.release is not None:
-            return _release_classifier(self.release)
-        return FastClassifier.default()
+        """The front door's fast tier, trained on the desk's examples and its agents' own."""
+        base = self.release.content.routes if self.release is not None else load_examples()
+        examples = with_agent_examples(base, self.specs)
+        check_routes(examples, (spec.name for spec in self.specs))
+        if self.release is None and len(examples) == len(base):
+            return FastClassifier.default()
+        return _classifier(tuple(examples))
 
     @cached_property
     def grounding(self) -> tuple[str, object] | None:
@@ -133,14 +143,47 @@ class Deployment:
 
     @cached_property
     def _modules(self) -> list:
-        return [importlib.import_module(name) for name in self.settings.tool_modules]
+        return [import_tools(name) for name in self.settings.tool_modules]
 
 
-_CLASSIFIERS: dict[str, FastClassifier] = {}
+class ToolModuleNotFound(ProctorError):
+    """A ``tool_modules`` entry that is neither an importable module nor a ``.py`` file."""
 
 
-def _release_classifier(release: Release) -> FastClassifier:
-    """Trained once per release and process: releases never change."""
-    if release.id not in _CLASSIFIERS:
-        _CLASSIFIERS[release.id] = FastClassifier.from_examples(release.content.routes)
-    return _CLASSIFIERS[release.id]
+def import_tools(name: str) -> ModuleType:
+    """A tool module by dotted name, or by the path of its ``.py`` file, imported once per process."""
+    if not name.endswith(".py"):
+        try:
+            return importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not name.startswith(exc.name):
+                raise  # the module exists; something it imports does not
+            raise ToolModuleNotFound(
+                f"PROCTOR_TOOL_MODULES: no module {name!r} on the path; give the path of its .py file instead"
+            ) from exc
+    path = Path(name).expanduser().resolve()
+    if not path.is_file():
+        raise ToolModuleNotFound(f"PROCTOR_TOOL_MODULES: there is no file {path}")
+    key = f"proctor_tools_{hashlib.sha256(str(path).encode()).hexdigest()[:12]}"
+    if key not in sys.modules:
+        spec = importlib.util.spec_from_file_location(key, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[key] = module  # before it runs: dataclasses and pydantic look their module up
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[key]
+            raise
+    return sys.modules[key]
+
+
+_CLASSIFIERS: dict[tuple[tuple[str, str], ...], FastClassifier] = {}
+
+
+def _classifier(examples: tuple[Example, ...]) -> FastClassifier:
+    """Trained once per set of examples and process (a release's never change)."""
+    key = tuple((e.text, e.route) for e in examples)
+    if key not in _CLASSIFIERS:
+        _CLASSIFIERS[key] = FastClassifier.from_examples(examples)
+    return _CLASSIFIERS[key]

@@ -70,7 +70,8 @@ class Settings(BaseSettings):
     )
     tool_modules: list[str] = Field(
         default_factory=lambda: ["proctor.tools"],
-        description="Modules exposing TOOLS (ToolSpec list), optionally MIGRATIONS and prepare(db, seed).",
+        description="Modules exposing TOOLS (ToolSpec list), optionally MIGRATIONS and prepare(db, seed):"
+        " dotted names, or paths of .py files (no PYTHONPATH needed).",
     )
 
     approval_policy: Path | None = Field(

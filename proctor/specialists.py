@@ -42,6 +42,9 @@ class AgentSpec(BaseModel):
     model: str | None = Field(None, description="Override the deployment's model.")
     grounded: bool = Field(False, description="Answers cite sources; check them (see proctor.guards.grounding).")
     limits: Limits = Limits()
+    examples: list[str] = Field(
+        default_factory=list, description="Requests that belong here: the front door's fast tier learns them."
+    )
 
 
 def load_specs(dirs: Iterable[Path]) -> list[AgentSpec]:

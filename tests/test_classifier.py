@@ -1,6 +1,5 @@
 from collections import Counter
 from pathlib import Path
-from typing import get_args
 
 import pytest
 
@@ -8,7 +7,7 @@ from proctor.graphs.classifier import (
     Example,
     FastClassifier,
     InvalidExamples,
-    Route,
+    check_routes,
     evaluate,
     is_multi_part,
     load_examples,
@@ -16,6 +15,10 @@ from proctor.graphs.classifier import (
     split_holdout,
     split_parts,
 )
+
+
+# The packaged desk's routes: its agents, plus the two the front door takes itself.
+ROUTES = {"billing", "orders", "account", "support", "escalate", "clarify"}
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +31,7 @@ def test_examples_are_unique_and_cover_every_route(examples: list[Example]) -> N
     assert len(texts) == len(set(texts))
     counts = Counter(e.route for e in examples)
     print(f"\nexamples per route: {dict(sorted(counts.items()))}")
-    assert set(counts) == set(get_args(Route))
+    assert set(counts) == ROUTES
     assert min(counts.values()) >= 80
 
 
@@ -44,7 +47,7 @@ def test_split_holdout_is_deterministic_and_stratified(examples: list[Example]) 
     train, holdout = split_holdout(examples, fraction=0.2, seed=0)
     assert (train, holdout) == split_holdout(examples, fraction=0.2, seed=0)
     assert len(train) + len(holdout) == len(examples)
-    assert set(e.route for e in holdout) == set(get_args(Route))
+    assert set(e.route for e in holdout) == ROUTES
 
 
 def test_default_is_cached() -> None:
@@ -85,13 +88,16 @@ def test_malformed_line_is_named(tmp_path: Path) -> None:
         load_examples(path)
 
 
-def test_unknown_route_is_named(tmp_path: Path) -> None:
+def test_a_malformed_route_is_named_by_line_and_an_unknown_one_by_the_desk(tmp_path: Path) -> None:
     path = tmp_path / "routes.jsonl"
-    path.write_text(
-        '{"text": "refund INV-10001", "route": "billing"}\n\n{"text": "hi", "route": "sales"}\n'
-    )
+    path.write_text('{"text": "refund INV-10001", "route": "billing"}\n\n{"text": "hi", "route": "Sales!"}\n')
     with pytest.raises(InvalidExamples, match=r"line 3: route"):
         load_examples(path)
+    path.write_text('{"text": "refund INV-10001", "route": "billing"}\n{"text": "hi", "route": "sales"}\n')
+    examples = load_examples(path)  # a route is any agent's name: the desk decides which exist
+    with pytest.raises(InvalidExamples, match=r"\['sales'\], which are not agents"):
+        check_routes(examples, ["billing"])
+    check_routes(examples, ["billing", "sales"])
 
 
 @pytest.mark.parametrize(

@@ -344,7 +344,8 @@ def test_snapshot_from_a_malformed_folder_names_the_file(tmp_path: Path) -> None
         ("guards.toml", "step_limt = 18\n", r"guards.toml: unknown keys \['step_limt'\]"),
         ("guards.toml", "step_limit = 99\n", "guards.toml: step_limit"),
         ("tools.toml", 'launch_rocket = "Launches."\n', r"tools.toml: tools \['launch_rocket'\] do not exist"),
-        ("routes.jsonl", '{"text": "hi", "route": "nowhere"}\n', "routes.jsonl line 1"),
+        ("routes.jsonl", '{"text": "hi", "route": "No where"}\n', "routes.jsonl line 1"),
+        ("routes.jsonl", '{"text": "hi", "route": "nowhere"}\n', r"routing examples name \['nowhere'\], which are not"),
     ]
     for name, text, message in cases:
         original = (folder / name).read_text() if (folder / name).exists() else None

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from proctor.approvals.policy import ApprovalPolicy, PolicyError, load_policy
-from proctor.graphs.classifier import Example, InvalidExamples, load_examples
+from proctor.graphs.classifier import Example, InvalidExamples, check_routes, load_examples, with_agent_examples
 from proctor.guards.settings import GuardSettings
 from proctor.pricing import ModelPrice
 from proctor.releases.errors import InvalidBundle, describe
@@ -67,6 +67,10 @@ class BundleContent(BaseModel):
             missing = sorted(set(agent.tools or []) - set(self.tools))
             if missing:
                 raise ValueError(f"agent {agent.name!r} lists tools {missing} that this release does not have")
+        try:
+            check_routes(with_agent_examples(self.routes, self.agents), names)
+        except InvalidExamples as exc:
+            raise ValueError(str(exc)) from exc
         return self
 
     def canonical_json(self) -> str:

@@ -1,0 +1,148 @@
+"""A team plugs its own agent and tool into the packaged desk, as the README says, with no core edit:
+a tool module given as a file, an agent spec carrying its routing examples, and nothing else."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from proctor.deployment import Deployment, ToolModuleNotFound
+from proctor.graphs.classifier import Example, InvalidExamples
+from proctor.releases.bundle import BundleContent, snapshot
+from proctor.settings import Settings
+
+TOOLS = '''
+from typing import Literal
+from pydantic import BaseModel, Field
+from proctor.db import Migration
+from proctor.guards.provenance import Id
+from proctor.ownership import lookup
+from proctor.toolkit import desk_tool
+
+MIGRATIONS = [Migration("assets", 1, "CREATE TABLE assets (tag TEXT PRIMARY KEY, customer_id TEXT, model TEXT,"
+                                     " status TEXT, owner_note TEXT)")]
+
+def prepare(db, seed):
+    with db.transaction() as conn:
+        conn.execute("INSERT INTO assets VALUES ('AST-0042', 'CUS-0001', 'ThinkPad X1', 'in use', 'desk 4')"
+                     " ON CONFLICT DO NOTHING")
+
+class LookupArgs(BaseModel):
+    asset_id: str = Field(pattern=r"AST-\\d{4}", description="The asset tag, e.g. AST-0042.")
+
+class Asset(BaseModel):
+    asset_id: Id
+    model: str
+    status: Literal["in use", "spare"]
+    owner_note: str
+    summary: str
+
+@desk_tool(LookupArgs, scopes=["assets:read"], effect="read", intents=["asset", "laptop"], result=Asset,
+           owner=lookup("SELECT customer_id FROM assets WHERE tag = ?", "asset_id"))
+def lookup_asset(conn, args: LookupArgs) -> dict:
+    """Look an asset up by tag. Returns its model and status."""
+    row = conn.execute("SELECT * FROM assets WHERE tag = ?", (args.asset_id,)).fetchone()
+    return {"asset_id": row["tag"], "model": row["model"], "status": row["status"], "owner_note": row["owner_note"],
+            "summary": f"{row['tag']} is a {row['model']}, {row['status']}"}
+
+TOOLS = [lookup_asset]
+'''
+
+AGENT = '''
+name = "assets"
+description = "Laptops and other company assets: where they are, what state they are in."
+scopes = ["assets:read"]
+prompt = "You look after company assets. Look the asset up before you answer."
+examples = [
+    "where is my laptop AST-0042",
+    "what state is asset AST-0007 in",
+    "is my ThinkPad AST-0311 still assigned to me",
+    "look up asset tag AST-1234",
+    "which laptop model is AST-0099",
+    "my company laptop AST-0500, is it in use or spare",
+    "check the status of asset AST-0042 please",
+    "tell me about the device with tag AST-2040",
+]
+'''
+
+
+@pytest.fixture
+def team(tmp_path: Path) -> Path:
+    (tmp_path / "agents").mkdir()
+    (tmp_path / "agents" / "assets.toml").write_text(AGENT)
+    (tmp_path / "team_tools.py").write_text(TOOLS)
+    return tmp_path
+
+
+def team_env(team: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROCTOR_")}
+    env.pop("PYTHONPATH", None)  # nothing but the settings point at the team's files
+    env |= {
+        "PROCTOR_DATA_DIR": str(team / "data"),
+        "PROCTOR_TOOL_MODULES": json.dumps(["proctor.tools", str(team / "team_tools.py")]),
+        "PROCTOR_AGENT_DIRS": json.dumps([str(team / "agents")]),
+    }
+    return env
+
+
+def test_a_team_agent_is_routed_to_and_calls_its_tool_from_the_cli(team: Path) -> None:
+    cli = Path(sys.executable).with_name("proctor")  # the console script: no cwd on its path
+    done = subprocess.run(
+        [str(cli), "run", "Where is my laptop AST-0042?", "--user", "CUS-0001", "--json"],
+        cwd=team, env=team_env(team), capture_output=True, text=True, timeout=180,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["route"] == "assets"
+    assert [c["name"] for c in result["tool_calls"]] == ["lookup_asset"]
+    assert "ThinkPad X1" in result["answer"]
+
+
+def test_another_customer_does_not_reach_the_teams_records(team: Path) -> None:
+    cli = Path(sys.executable).with_name("proctor")
+    done = subprocess.run(
+        [str(cli), "run", "Where is my laptop AST-0042?", "--user", "CUS-0002", "--json"],
+        cwd=team, env=team_env(team), capture_output=True, text=True, timeout=180,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "ThinkPad" not in done.stdout  # the team's owner declaration holds like the desk's
+
+
+def test_agent_examples_travel_with_a_release(team: Path) -> None:
+    settings = Settings(data_dir=team / "data", agent_dirs=[team / "agents"])
+    content = snapshot(settings)
+    assert "assets" in {a.name for a in content.agents}
+    release = Deployment(settings.model_copy(update={"tool_modules": ["proctor.tools", str(team / "team_tools.py")]}))
+    assert release.classifier.classify("where is my laptop AST-0042").route == "assets"
+
+
+def test_an_example_for_a_route_the_desk_lacks_is_refused(team: Path) -> None:
+    content = snapshot(Settings(data_dir=team / "data"))
+    with pytest.raises(ValueError, match=r"\['inventory'\], which are not agents"):
+        BundleContent(**{**content.model_dump(), "routes": [*content.routes, Example(text="count", route="inventory")]})
+    stray = team / "stray"
+    stray.mkdir()
+    (stray / "inventory.toml").write_text(AGENT.replace('name = "assets"', 'name = "inventory"'))
+    deployment = Deployment(Settings(data_dir=team / "data"))
+    deployment.specs  # noqa: B018 - load them, then drop the agent the examples name
+    deployment.specs[:] = [s for s in deployment.specs if s.name != "billing"]
+    with pytest.raises(InvalidExamples, match=r"\['billing'\]"):
+        deployment.classifier  # noqa: B018
+
+
+def test_a_missing_tool_module_is_a_clear_error(team: Path) -> None:
+    for name, message in [("team_tool", "no module 'team_tool'"), (str(team / "nope.py"), "there is no file")]:
+        deployment = Deployment(Settings(data_dir=team / "data", tool_modules=["proctor.tools", name]))
+        with pytest.raises(ToolModuleNotFound, match=message):
+            deployment.tool_specs  # noqa: B018
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("proctor")), "run", "hello", "--user", "CUS-0001"],
+        cwd=team, env={**team_env(team), "PROCTOR_TOOL_MODULES": '["team_tool"]'}, capture_output=True, text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2 and done.stderr.startswith("error: PROCTOR_TOOL_MODULES: no module 'team_tool'")
