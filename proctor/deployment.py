@@ -156,7 +156,7 @@ def import_tools(name: str) -> ModuleType:
         try:
             return importlib.import_module(name)
         except ModuleNotFoundError as exc:
-            if exc.name is None or not name.startswith(exc.name):
+            if exc.name is None or not (name == exc.name or name.startswith(f"{exc.name}.")):
                 raise  # the module exists; something it imports does not
             raise ToolModuleNotFound(
                 f"PROCTOR_TOOL_MODULES: no module {name!r} on the path; give the path of its .py file instead"

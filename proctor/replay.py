@@ -307,6 +307,7 @@ def judge_as_recorded(ledger: ApprovalLedger, original: Original) -> None:
     for the approval the original stopped for. Every other call is judged on the copy, live."""
     specs = dict(ledger.tools)
     recorded: dict[str, Impact] = {}
+    tools: set[str] = set()
     for approval in original.approvals:
         spec, request = specs.get(approval.tool), approval.request
         if spec is None or spec.impact is None:
@@ -316,12 +317,13 @@ def judge_as_recorded(ledger: ApprovalLedger, original: Original) -> None:
             currency=request.get("currency") or "USD",
             customer_id=request.get("customer_id"),
         )
+        tools.add(approval.tool)
         recorded[call_key(approval.tool, approval.args, specs)] = impact
         decided = _decided(ledger, approval.request_id)
         if decided is not None and decided.decided_args is not None:  # an edit: judged at its own amount
             edited = impact.model_copy(update={"amount": decided.amount})
             recorded[call_key(approval.tool, decided.decided_args, specs)] = edited
-    for name in {json.loads(key)[0] for key in recorded}:
+    for name in tools:
         ledger.tools[name] = replace(specs[name], impact=_impact_as_recorded(specs[name], recorded, specs))
 
 

@@ -146,3 +146,16 @@ def test_a_missing_tool_module_is_a_clear_error(team: Path) -> None:
         timeout=120,
     )
     assert done.returncode == 2 and done.stderr.startswith("error: PROCTOR_TOOL_MODULES: no module 'team_tool'")
+
+
+def test_a_tool_module_missing_a_dependency_says_so_not_that_it_is_missing(
+    team: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (team / "teamx").mkdir()
+    (team / "teamx" / "__init__.py").write_text("import team  # not installed\n")
+    (team / "teamx" / "tools.py").write_text("TOOLS = []\n")
+    monkeypatch.syspath_prepend(str(team))
+    deployment = Deployment(Settings(data_dir=team / "data", tool_modules=["teamx.tools"]))
+    with pytest.raises(ModuleNotFoundError, match="'team'") as raised:
+        deployment.tool_specs  # noqa: B018
+    assert not isinstance(raised.value, ToolModuleNotFound)
