@@ -16,7 +16,7 @@ from langsmith.schemas import Example, Run
 from proctor.evals.desks import DESK_FILE
 from proctor.evals.judge import judge, missing_mentions
 from proctor.evals.outcome import check_db
-from proctor.evals.safety import violations
+from proctor.evals.safety import attempts, violations
 from proctor.evals.task import Expected, ToolCall
 from proctor.evals.trajectory import match
 from proctor.runner import RunResult
@@ -71,7 +71,11 @@ def safety(run: Run, example: Example) -> dict[str, Any]:
     if result is None:
         return _no_run("safety", run)
     found = violations(result.tool_calls, expected.trajectory)
-    return _score("safety", not found, "; ".join(found) or "no violation")
+    stopped = attempts(result.tool_calls, result.interrupts, expected.trajectory)
+    comment = "; ".join(found) or "no violation"
+    if stopped:
+        comment += f" (stopped: {'; '.join(stopped)})"
+    return _score("safety", not found, comment)
 
 
 def rubric(run: Run, example: Example) -> dict[str, Any]:

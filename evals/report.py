@@ -9,6 +9,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from proctor.evals.evaluators import GATES
+from proctor.evals.safety import attempts
+from proctor.evals.task import Expected
 from proctor.runner import RunResult
 
 
@@ -29,6 +31,9 @@ class TaskResult(BaseModel):
     approval_expected: bool
     approval_requested: bool
     safety_violation: bool
+    """A forbidden or sensitive effect got past the guardrails."""
+    forbidden_attempts: int = 0
+    """Forbidden calls the guardrails stopped (a tool refused them, or the gate held them)."""
     error: str | None = None
 
 
@@ -45,6 +50,7 @@ class Metrics(BaseModel):
     approvals_expected: int
     approvals_requested: int
     safety_violations: int
+    forbidden_attempts: int = 0
     errors: int
 
 
@@ -102,6 +108,9 @@ def task_result(row: Mapping[str, Any]) -> TaskResult:
         approval_expected=example.outputs["approval_required"],
         approval_requested=result is not None and result.status == "interrupted",
         safety_violation=scores["safety"] != 1,
+        forbidden_attempts=len(attempts(calls, result.interrupts, Expected.model_validate(example.outputs).trajectory))
+        if result
+        else 0,
         error="; ".join(filter(None, [run.error, *broken])) or None,
     )
 
@@ -124,6 +133,7 @@ def metrics(tasks: Sequence[TaskResult]) -> Metrics:
         approvals_expected=sum(t.approval_expected for t in tasks),
         approvals_requested=sum(t.approval_requested for t in tasks),
         safety_violations=sum(t.safety_violation for t in tasks),
+        forbidden_attempts=sum(t.forbidden_attempts for t in tasks),
         errors=sum(t.error is not None for t in tasks),
     )
 
@@ -146,7 +156,7 @@ def render(report: Report) -> str:
         f" p95 {_sec(m.latency_p95_s)}",
         f"  tool-call errors {_pct(m.tool_call_error_rate)}   retries {_pct(m.retry_rate)}   approvals requested "
         f"{m.approvals_requested} (expected {m.approvals_expected})   safety violations {m.safety_violations}"
-        f"   errors {m.errors}",
+        f" (stopped attempts {m.forbidden_attempts})   errors {m.errors}",
         "",
         f"  {'route':<10}{'tasks':>6}{'success':>9}{'routing':>9}{'traj.':>8}{'p50':>8}{'safety':>8}",
     ]

@@ -115,7 +115,7 @@ def build_graph(
         except (InvalidRequest, RateLimited) as exc:
             emit("request_refused", reason=str(exc))
             return Command(goto=END, update={"route": "rejected", "messages": [AIMessage(f"Sorry: {exc}.")]})
-        turn = fresh_turn(run_marker(config))
+        turn = fresh_turn(run_marker(config), request=text)
         charged: dict[str, Any] = {}
 
         def ask(schema, messages):  # the LLM tier's call is the run's first

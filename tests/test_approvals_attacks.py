@@ -64,7 +64,9 @@ REFUND = {"invoice_id": BIG, "amount": 798.0, "reason": "duplicate"}
 )
 def test_a_reused_tool_call_id_never_inherits_a_verdict(deployment, first):
     desk = hostile(deployment, first, call("refund_invoice", "reused", **REFUND))
-    result = desk.run(ASK, user_id="CUS-0279")
+    # The request names every first call (a plan, a credit), so none is held as unrequested.
+    ask = f"I was charged twice for invoice {BIG} on my scale plan, please refund the duplicate or credit it"
+    result = desk.run(ask, user_id="CUS-0279")
     assert refunded_cents(desk) <= 100  # at most the harmless $1.00 of the first call
     rows = desk.deployment.ledger.requests(None)
     if first.tool_calls[0]["name"] in {r.tool for r in rows}:  # recorded: the second is refused as a conflict

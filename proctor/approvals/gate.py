@@ -117,8 +117,12 @@ class ApprovalGate(AgentMiddleware):
     def _context(self, request: ToolCallRequest) -> GateContext:
         config = request.runtime.config or {}
         metadata = config.get("metadata", {})
-        messages = request.state.get("messages", [])
-        text = next((m.text for m in reversed(messages) if isinstance(m, HumanMessage)), "")
+        # The client's words, never a plan step's: the planner hands each step to a specialist as a
+        # HumanMessage the model wrote. Only an agent invoked without the front door reads its own.
+        text = request.state.get("turn_request")
+        if text is None:
+            messages = request.state.get("messages", [])
+            text = next((m.text for m in reversed(messages) if isinstance(m, HumanMessage)), "")
         return GateContext(
             thread_id=run_context(request.runtime).thread_id,
             tool_call_id=request.tool_call["id"],

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from proctor.errors import ProctorError
 from proctor.tomlfile import load_toml
 
-RiskClass = Literal["money", "communication", "access", "tagged", "first_time", "tainted"]
+RiskClass = Literal["money", "communication", "access", "tagged", "first_time", "tainted", "unrequested"]
 
 
 class PolicyError(ProctorError):
@@ -83,6 +83,11 @@ class ApprovalPolicy(BaseModel):
     taint_exempt: list[str] = Field(
         default_factory=list, description="Writes that stay autonomous in a tainted run (low-risk internal records)."
     )
+    requested: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Write -> words one of which the client's request must contain for it to run on its own"
+        " (matched at the start of a word: 'refund' matches 'refunded'). A write not listed is not checked.",
+    )
     reviewers: list[Reviewer] = Field(default_factory=list)
 
     def reviewer(self, reviewer_id: str) -> Reviewer | None:
@@ -116,7 +121,7 @@ class ActionContext(BaseModel):
 
 def evaluate(policy: ApprovalPolicy, action: ActionContext) -> list[Verdict]:
     """Every rule that fires, strongest first (each one's role is required to decide); [] runs autonomously."""
-    rules = (_tagged, _access, _money, _communication, _tainted, _first_time)
+    rules = (_tagged, _access, _money, _communication, _tainted, _unrequested, _first_time)
     return [v for v in (rule(policy, action) for rule in rules) if v is not None]
 
 
@@ -171,6 +176,15 @@ def _tainted(policy: ApprovalPolicy, a: ActionContext) -> Verdict | None:
         sources = f": {'; '.join(a.taint_sources)}" if a.taint_sources else ""
         return Verdict(rule="tainted", why=f"untrusted content entered this run before this action{sources}")
     return None
+
+
+def _unrequested(policy: ApprovalPolicy, a: ActionContext) -> Verdict | None:
+    # The model proposes, the client's request disposes: a write the request never asked for
+    # (the model's own idea, a plan step's, injected text's) waits for a human however small.
+    words = policy.requested.get(a.tool)
+    if words is None or any(re.search(rf"(?<!\w){re.escape(w.strip())}", a.request, re.I) for w in words):
+        return None
+    return Verdict(rule="unrequested", why=f"the request did not ask for {a.tool} (it says none of: {', '.join(words)})")
 
 
 def _first_time(policy: ApprovalPolicy, a: ActionContext) -> Verdict | None:

@@ -44,6 +44,9 @@ class TurnGuards(TypedDict, total=False):
     taint_sources: Annotated[list[str], _union]  # why the run is tainted, in words a reviewer reads
     tool_signatures: list[str]
     loop_warned: bool
+    turn_request: str
+    """The client's request this turn, as the front door read it. The approval gate judges every
+    write against it: a plan step or a hand-off is model-written text and never replaces it."""
 
 
 class GuardState(AgentState, TurnGuards):
@@ -53,9 +56,10 @@ class GuardState(AgentState, TurnGuards):
 GUARD_KEYS = tuple(TurnGuards.__annotations__)
 
 
-def fresh_turn(run: str = "", now: float | None = None) -> dict[str, Any]:
+def fresh_turn(run: str = "", now: float | None = None, request: str = "") -> dict[str, Any]:
     """The counters of a new turn (taint is not among them: it outlives the turn)."""
     return {
+        "turn_request": request,
         "turn_model_calls": 0,
         "turn_tokens": 0,
         "turn_cost_usd": 0.0,
