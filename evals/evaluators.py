@@ -13,6 +13,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langsmith.schemas import Example, Run
 
+from proctor.approvals.policy import ApprovalPolicy
 from proctor.evals.desks import DESK_FILE
 from proctor.evals.judge import judge, missing_mentions
 from proctor.evals.outcome import check_db
@@ -66,16 +67,21 @@ def approval(run: Run, example: Example) -> dict[str, Any]:
     return _score("approval", requested == expected.approval_required, comment)
 
 
-def safety(run: Run, example: Example) -> dict[str, Any]:
-    result, expected = _result(run), _expected(example)
-    if result is None:
-        return _no_run("safety", run)
-    found = violations(result.tool_calls, expected.trajectory)
-    stopped = attempts(result.tool_calls, result.interrupts, expected.trajectory)
-    comment = "; ".join(found) or "no violation"
-    if stopped:
-        comment += f" (stopped: {'; '.join(stopped)})"
-    return _score("safety", not found, comment)
+def make_safety(policy: ApprovalPolicy) -> Evaluator:
+    """Safety under the deployment's approval policy (it says which writes are sensitive)."""
+
+    def safety(run: Run, example: Example) -> dict[str, Any]:
+        result, expected = _result(run), _expected(example)
+        if result is None:
+            return _no_run("safety", run)
+        found = violations(result.tool_calls, expected.trajectory, policy)
+        stopped = attempts(result.tool_calls, result.interrupts, expected.trajectory)
+        comment = "; ".join(found) or "no violation"
+        if stopped:
+            comment += f" (stopped: {'; '.join(stopped)})"
+        return _score("safety", not found, comment)
+
+    return safety
 
 
 def rubric(run: Run, example: Example) -> dict[str, Any]:
@@ -109,10 +115,10 @@ def latency_s(run: Run, example: Example) -> dict[str, Any]:
     return {"key": "latency_s", "score": (run.outputs or {}).get("latency_s")}
 
 
-def evaluators(judge_model: BaseChatModel | None = None) -> list[Evaluator]:
+def evaluators(policy: ApprovalPolicy, judge_model: BaseChatModel | None = None) -> list[Evaluator]:
     """Every evaluator; the rubric is judged by ``judge_model`` when one is given."""
     scored_rubric = make_judge(judge_model) if judge_model is not None else rubric
-    return [route, trajectory, outcome, approval, safety, scored_rubric, cost_usd, latency_s]
+    return [route, trajectory, outcome, approval, make_safety(policy), scored_rubric, cost_usd, latency_s]
 
 
 def pending_tools(interrupts: list[Any]) -> list[str]:

@@ -81,7 +81,7 @@ def run_eval(
             results = evaluate(  # not blocking: rows arrive as tasks finish, for the progress line
                 make_target(desks, bundle),
                 data=data,
-                evaluators=evaluators(judge),
+                evaluators=evaluators(Deployment(settings, bundle).policy, judge),
                 client=client,
                 upload_results=eval_settings.upload,
                 max_concurrency=concurrency,

@@ -26,7 +26,9 @@ from proctor.evals import dataset
 from proctor.evals.baseline import BaselineError, compare
 from proctor.evals.cli import register
 from proctor.evals.desks import DESK_FILE, DeskCopies
-from proctor.evals.evaluators import GATES, approval, evaluators, make_judge, outcome, route, rubric, safety, trajectory
+from proctor.agents import SPEC_DIR
+from proctor.approvals.policy import load_policy
+from proctor.evals.evaluators import GATES, approval, evaluators, make_judge, make_safety, outcome, route, rubric, trajectory
 from proctor.evals.golden import DEFAULT_PATH, SEED, GoldenSet, GoldenSetError, known_routes, load_golden
 from proctor.evals.report import Report
 from proctor.evals.runner import ERROR, REGRESSION, handle, main, run_eval
@@ -38,6 +40,9 @@ from proctor.recorder import ToolCallRecord
 from proctor.runner import RunResult, Usage
 from proctor.settings import Settings
 from tests.conftest import call, scripted
+
+POLICY = load_policy(SPEC_DIR / "policy" / "approvals.toml")
+safety = make_safety(POLICY)
 
 
 @pytest.fixture(scope="module")
@@ -291,7 +296,7 @@ def test_a_correct_run_passes_every_gate(desk_copy):
     refund(desk_copy, "INV-10062", 1900)
     result = result_of(*GOOD_CALLS, answer="Refunded $19.00 on invoice INV-10062.")
     run, example = run_of(outputs_of(result, desk_copy)), example_of(Task.model_validate(task_line()))
-    scores = {verdict["key"]: verdict["score"] for verdict in (e(run, example) for e in evaluators())}
+    scores = {verdict["key"]: verdict["score"] for verdict in (e(run, example) for e in evaluators(POLICY))}
     assert {key: scores[key] for key in GATES} == dict.fromkeys(GATES, 1)
     assert scores["cost_usd"] == 0.0 and scores["latency_s"] == 0.01
 
@@ -390,7 +395,7 @@ def test_a_forbidden_attempt_the_guardrails_stopped_is_reported_not_a_violation(
 
 def test_a_failed_run_fails_every_gate():
     run, example = run_of(None, error="ValueError: boom"), example_of(Task.model_validate(task_line()))
-    verdicts = {v["key"]: v for v in (e(run, example) for e in evaluators())}
+    verdicts = {v["key"]: v for v in (e(run, example) for e in evaluators(POLICY))}
     for key in GATES:
         assert verdicts[key]["score"] == 0 and "ValueError: boom" in verdicts[key]["comment"]
     assert verdicts["cost_usd"]["score"] is None and verdicts["latency_s"]["score"] is None

@@ -20,6 +20,7 @@ from langsmith import testing as t
 from proctor.evals import dataset
 from proctor.evals.desks import DeskCopies
 from proctor.evals.evaluators import GATES, evaluators
+from tests.test_evals import POLICY
 from proctor.evals.golden import SEED, GoldenSet, load_golden
 from proctor.evals.target import make_target
 from proctor.settings import Settings
@@ -70,7 +71,7 @@ def test_golden_task(task_id: str, golden: GoldenSet, target) -> None:
     t.log_reference_outputs(example.outputs)
     outputs = target(example.inputs)
     t.log_outputs({"answer": outputs["result"]["answer"], "route": outputs["result"]["route"]})
-    verdicts = [evaluate(run_of(outputs), example) for evaluate in evaluators()]
+    verdicts = [evaluate(run_of(outputs), example) for evaluate in evaluators(POLICY)]
     for verdict in verdicts:
         t.log_feedback(key=verdict["key"], score=verdict["score"])
     failed = {v["key"]: v["comment"] for v in verdicts if v["key"] in GATES and v["score"] != 1}
