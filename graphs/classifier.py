@@ -22,6 +22,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
 from proctor.errors import ProctorError
+from proctor.graphs.linear_scorer import LinearScorer, compile_scorer
 
 if TYPE_CHECKING:
     from proctor.specialists import AgentSpec
@@ -119,14 +120,16 @@ def _pipeline() -> Pipeline:
 class FastClassifier:
     """Routes a request with a linear model; deterministic for a given set of examples."""
 
-    def __init__(self, pipeline: Pipeline) -> None:
+    def __init__(self, pipeline: Pipeline, scorer: LinearScorer | None = None) -> None:
         self._pipeline = pipeline
+        self._scorer = scorer
 
     @classmethod
     def from_examples(cls, examples: Sequence[Example]) -> FastClassifier:
         pipeline = _pipeline()
-        pipeline.fit([e.text for e in examples], [e.route for e in examples])
-        return cls(pipeline)
+        texts = [e.text for e in examples]
+        pipeline.fit(texts, [e.route for e in examples])
+        return cls(pipeline, compile_scorer(pipeline, texts))
 
     @staticmethod
     @functools.cache
@@ -135,7 +138,10 @@ class FastClassifier:
         return FastClassifier.from_examples(load_examples())
 
     def classify(self, text: str) -> RouteDecision:
-        probabilities = self._pipeline.predict_proba([text])[0]
+        if self._scorer is not None:
+            probabilities = self._scorer.probabilities(text)
+        else:
+            probabilities = self._pipeline.predict_proba([text])[0]
         ranked = sorted(zip(self._pipeline.classes_, probabilities), key=lambda p: -p[1])
         (route, confidence), (runner_up, runner_up_p) = ranked[0], ranked[1]
         return RouteDecision(

@@ -1,6 +1,8 @@
 from collections import Counter
+import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from proctor.graphs.classifier import (
@@ -15,6 +17,8 @@ from proctor.graphs.classifier import (
     split_holdout,
     split_parts,
 )
+from proctor.graphs.linear_scorer import LinearScorer, compile_scorer
+from proctor.evals.golden import DEFAULT_PATH
 
 
 # The packaged desk's routes: its agents, plus the two the front door takes itself.
@@ -160,3 +164,30 @@ def test_split_parts_single(text: str) -> None:
 def test_split_parts_empty() -> None:
     assert split_parts("") == []
     assert split_parts("   ") == []
+
+
+def test_the_fast_path_decides_exactly_as_the_pipeline_on_texts_it_never_saw() -> None:
+    classifier = FastClassifier.default()
+    scorer, pipeline = classifier._scorer, classifier._pipeline
+    assert scorer is not None  # the shipped model is one the fast path reads
+    golden = [json.loads(line)["input"] for line in DEFAULT_PATH.read_text().splitlines() if line.strip()]
+    unseen = [*golden, "", "   ", "ñandú 🦙 INV-1 " * 50, "refund refund refund"]
+    expected = pipeline.predict_proba(unseen)
+    for text, row in zip(unseen, expected, strict=True):
+        assert np.max(np.abs(scorer.probabilities(text) - row)) < 1e-9, text
+
+
+def test_a_model_the_fast_path_cannot_read_keeps_the_pipeline() -> None:
+    two_routes = [Example(text=f"refund invoice {i}", route="billing") for i in range(6)]
+    two_routes += [Example(text=f"where is order {i}", route="orders") for i in range(6)]
+    classifier = FastClassifier.from_examples(two_routes)  # binary: one margin, not one per route
+    assert classifier._scorer is None
+    assert classifier.classify("please refund my invoice").route == "billing"
+    pipeline = FastClassifier.default()._pipeline
+    assert compile_scorer(pipeline, ["refund"]) is not None
+
+
+def test_a_fast_path_that_disagrees_with_the_pipeline_is_never_used(monkeypatch) -> None:
+    real = LinearScorer.probabilities
+    monkeypatch.setattr(LinearScorer, "probabilities", lambda self, text: real(self, text) * 0.999 + 0.001 / 6)
+    assert compile_scorer(FastClassifier.default()._pipeline, ["I was charged twice, refund the duplicate"]) is None
