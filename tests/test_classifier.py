@@ -3,6 +3,9 @@ from pathlib import Path
 
 import pytest
 
+from proctor.deployment import Deployment
+from proctor.desk import load_desk
+from proctor.settings import Settings
 from proctor.graphs.classifier import (
     Example,
     FastClassifier,
@@ -23,7 +26,12 @@ ROUTES = {"billing", "orders", "account", "support", "escalate", "clarify"}
 
 @pytest.fixture(scope="module")
 def examples() -> list[Example]:
-    return load_examples()
+    return load_examples(load_desk("proctor.agents").require("routes"))
+
+
+def shipped() -> FastClassifier:
+    """The reference desk's classifier (its routes file and its agents' examples)."""
+    return Deployment(Settings()).classifier
 
 
 def test_examples_are_unique_and_cover_every_route(examples: list[Example]) -> None:
@@ -50,8 +58,8 @@ def test_split_holdout_is_deterministic_and_stratified(examples: list[Example]) 
     assert set(e.route for e in holdout) == ROUTES
 
 
-def test_default_is_cached() -> None:
-    assert FastClassifier.default() is FastClassifier.default()
+def test_a_desks_classifier_is_trained_once_per_process() -> None:
+    assert shipped() is shipped()
 
 
 @pytest.mark.parametrize(
@@ -67,14 +75,14 @@ def test_default_is_cached() -> None:
     ],
 )
 def test_obvious_routes(text: str, route: str) -> None:
-    decision = FastClassifier.default().classify(text)
+    decision = shipped().classify(text)
     assert decision.route == route, decision
     assert decision.tier == "fast"
     assert 0 <= decision.confidence <= 1
 
 
 def test_ids_do_not_change_the_decision() -> None:
-    classifier = FastClassifier.default()
+    classifier = shipped()
     first = classifier.classify("refund INV-10001 for CUS-0042, email tom@acme.io")
     second = classifier.classify("refund INV-99999 for CUS-7777, email ana@mail.com")
     assert first == second

@@ -15,7 +15,7 @@ from proctor.guards.loops import LoopBreaker
 from proctor.guards.malformed import ToolArguments
 from proctor.guards.untrusted import UntrustedContent
 from proctor.handoff import escalate
-from proctor.models import ModelNotConfigured, chat_model
+from proctor.models import ModelNotConfigured
 
 if TYPE_CHECKING:
     from proctor.deployment import Deployment
@@ -46,7 +46,7 @@ def input_guards(deployment: Deployment) -> list[AgentMiddleware]:
 
 def fallback_model(deployment: Deployment):
     try:
-        return chat_model(deployment.settings, deployment.settings.guards.fallback_model)
+        return deployment.chat_model(deployment.settings.guards.fallback_model)
     except ModelNotConfigured:
         return None
 
