@@ -13,6 +13,7 @@ from proctor.guards.budget import RunBudget
 from proctor.guards.grounding import GroundingCheck
 from proctor.guards.loops import LoopBreaker
 from proctor.guards.malformed import ToolArguments
+from proctor.guards.provenance import owner_key
 from proctor.guards.untrusted import UntrustedContent
 from proctor.handoff import escalate
 from proctor.models import ModelNotConfigured
@@ -35,7 +36,8 @@ def guardrails(deployment: Deployment, spec: AgentSpec) -> list[AgentMiddleware]
         citation, source = grounding
         verifier = None if settings.offline else deployment.model
         guards.append(GroundingCheck(citation, source, to_human, verifier=verifier))
-    guards.append(UntrustedContent({t.name: t.shape for t in deployment.tool_specs}))
+    specs = deployment.tool_specs
+    guards.append(UntrustedContent({t.name: t.shape for t in specs}, {t.name: owner_key(t.result) for t in specs}))
     return guards
 
 
