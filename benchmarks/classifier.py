@@ -1,6 +1,6 @@
 """The front door's route decision: latency per request against trivial baselines, and routing accuracy.
 
-Latency: every request of ``graphs/routes.jsonl`` and the golden eval set, each decided alone, in
+Latency: every request of the desk's ``routes.jsonl`` and the golden eval set, each decided alone, in
 turn by ``split_parts`` (the multi-part regex rule alone: the floor of any front door), the bare
 stack's keyword router (benchmarks/full_path.py), ``FastClassifier.classify`` and ``FrontDoor.decide``
 (rule, then classifier). Wall microseconds per call (median, p90, p99: they include whatever else
@@ -39,6 +39,7 @@ from proctor.graphs.front_door import CLARIFY, ESCALATE, FrontDoor
 from benchmarks.common import Figure, Report, median, table
 from benchmarks.full_path import keyword_route
 from proctor.deployment import Deployment
+from proctor.desk import load_desk
 from proctor.settings import Settings
 
 
@@ -69,7 +70,7 @@ def percentile(values: list[float], p: float) -> float:
 
 def latency_table(texts: list[str], repeat: int) -> tuple[str, float, float]:
     """The table, ``FrontDoor.decide``'s mean CPU ms per request and its ratio to ``split_parts``."""
-    shipped = FastClassifier.default()
+    shipped = Deployment(Settings()).classifier
     door = front_door(shipped)
     candidates: dict[str, Callable[[str], object]] = {
         "`split_parts` (multi-part rule alone)": split_parts,
@@ -93,7 +94,7 @@ def latency_table(texts: list[str], repeat: int) -> tuple[str, float, float]:
 
 
 def holdout_accuracy() -> tuple[float, str, int]:
-    train, holdout = split_holdout(load_examples())
+    train, holdout = split_holdout(load_examples(load_desk(Settings().desk).require("routes")))
     classifier = FastClassifier.from_examples(train)
     overall = evaluate(classifier, holdout)
     by_route: dict[str, list[bool]] = {}
@@ -105,8 +106,8 @@ def holdout_accuracy() -> tuple[float, str, int]:
 
 
 def golden_accuracy() -> tuple[float, str, int]:
-    door = front_door(FastClassifier.default())
-    trained_on = {e.text.strip().lower() for e in load_examples()}
+    door = front_door(Deployment(Settings()).classifier)
+    trained_on = {e.text.strip().lower() for e in load_examples(load_desk(Settings().desk).require("routes"))}
     tasks = [t for t in load_golden().tasks if t.input.strip().lower() not in trained_on]
     hits: dict[str, list[bool]] = {}
     confusions: Counter[tuple[str, str]] = Counter()
@@ -123,11 +124,11 @@ def golden_accuracy() -> tuple[float, str, int]:
 
 
 def run(quick: bool = False) -> Report:
-    examples = [e.text for e in load_examples()]
+    examples = [e.text for e in load_examples(load_desk(Settings().desk).require("routes"))]
     golden = [t.input for t in load_golden().tasks]
     texts = examples + golden
     repeat = 1 if quick else 5
-    FastClassifier.default()  # trained before any clock starts
+    Deployment(Settings()).classifier  # noqa: B018  # trained before any clock starts
     latency, decide_ms, ratio = latency_table(texts, repeat)
     holdout, holdout_rows, trained = holdout_accuracy()
     golden_acc, golden_rows, n_golden = golden_accuracy()

@@ -26,7 +26,7 @@ from proctor.evals.runner import run_eval
 from proctor.evals.settings import EvalSettings
 from proctor.evals.target import make_target
 from proctor.evals.task import Task
-from proctor.graphs.classifier import FastClassifier
+from proctor.deployment import Deployment
 
 from benchmarks.common import Figure, Report, table
 from proctor.runner import Proctor
@@ -62,7 +62,7 @@ def measure(n_tasks: int, concurrency: int) -> tuple[int, dict[str, float]]:
     golden = load_golden()
     tasks = spread(list(golden.tasks), n_tasks)
     settings = Settings(model="offline")
-    FastClassifier.default()  # trained before any clock starts
+    Deployment(Settings()).classifier  # noqa: B018  # trained before any clock starts
     with tempfile.TemporaryDirectory() as root:
         desks = DeskCopies(Path(root), settings, SEED)
         bare_s, isolated_s = bare(tasks, desks), isolated(tasks, desks)

@@ -55,7 +55,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.types import Command
 from proctor.evals.desks import DeskCopies
-from proctor.graphs.classifier import FastClassifier
+
 from proctor.graphs.front_door import CLARIFY, ESCALATE, FrontDoor
 from proctor.graphs.supervisor import build_graph
 
@@ -422,7 +422,7 @@ def where_it_goes(per_request: dict[str, list[float]], pieces: list[tuple[str, f
 def run(quick: bool = False, force_profile: bool = False) -> Report:
     offline_langsmith()
     rounds, batch = (3, 10) if quick else (9, 40)
-    FastClassifier.default()  # trained before any clock starts
+    Deployment(Settings()).classifier  # noqa: B018  # trained before any clock starts
     model = ScriptedDeskModel()
     with tempfile.TemporaryDirectory(prefix="bench-full-path-") as root, RecorderProcess() as recorder:
         desks = DeskCopies(Path(root), Settings(), seed=7)

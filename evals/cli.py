@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--baseline", type=Path, help="fail (exit 1) on a success drop or any safety violation")
     parser.add_argument("--out", type=Path, help="the JSON report's file (default: <data dir>/eval-report.json)")
-    parser.add_argument("--golden", type=Path, help="a golden set file (default: the packaged golden/v2.jsonl)")
+    parser.add_argument("--golden", type=Path, help="a golden set file (default: the desk's, PROCTOR_DESK)")
     parser.add_argument(
         "--tasks",
         type=_positive,

@@ -5,23 +5,21 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from functools import cache
 from itertools import zip_longest
 from pathlib import Path
 from typing import Literal
 
 from pydantic import ValidationError
 
-from proctor.agents import SPEC_DIR
+from proctor.deployment import Deployment
 from proctor.errors import ProctorError
 from proctor.evals.task import Task
 from proctor.graphs.front_door import CLARIFY, ESCALATE, PLAN
 from proctor.graphs.supervisor import hand_off_to_planner
-from proctor.specialists import load_specs
-from proctor.tools import TOOLS
+from proctor.settings import Settings
 
 GOLDEN_DIR = Path(__file__).with_name("golden")
-DEFAULT_PATH = GOLDEN_DIR / "v2.jsonl"
+"""The reference support desk's golden sets (its desk.toml names v2.jsonl)."""
 SEED = 7
 """The desk seed the golden set's ids were drawn from: every task runs on a desk seeded with it."""
 
@@ -53,14 +51,16 @@ class GoldenSet:
         return [t for t in tasks if t.id in picked]
 
 
-def load_golden(path: Path | str = DEFAULT_PATH) -> GoldenSet:
-    """Parse every line; the version is the file name (``v1.jsonl`` -> ``v1``), the hash its bytes'."""
-    path = Path(path)
+def load_golden(path: Path | str | None = None, settings: Settings | None = None) -> GoldenSet:
+    """Parse every line, checking its routes and tools against the settings' desk (default: the
+    desk's golden set); the version is the file name (``v1.jsonl`` -> ``v1``), the hash its bytes'."""
+    deployment = Deployment(settings or Settings())
+    path = Path(path) if path is not None else deployment.desk.golden_file()
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise GoldenSetError(f"cannot read golden set {path}: {exc.strerror}") from exc
-    tools, routes = known_tools(), known_routes()
+    tools, routes = known_tools(deployment), known_routes(deployment)
     tasks: list[Task] = []
     first_line: dict[str, int] = {}
     for lineno, line in enumerate(raw.splitlines(), start=1):
@@ -99,11 +99,11 @@ def _parse(line: bytes, where: str) -> Task:
         raise GoldenSetError(f"{where}: {field}: {error['msg']}") from exc
 
 
-@cache
-def known_tools() -> frozenset[str]:
-    return frozenset({spec.name for spec in TOOLS} | {hand_off_to_planner.name})
+def known_tools(deployment: Deployment | None = None) -> frozenset[str]:
+    deployment = deployment or Deployment(Settings())
+    return frozenset({spec.name for spec in deployment.tool_specs} | {hand_off_to_planner.name})
 
 
-@cache
-def known_routes() -> frozenset[str]:
-    return frozenset({spec.name for spec in load_specs([SPEC_DIR])} | {CLARIFY, ESCALATE, PLAN})
+def known_routes(deployment: Deployment | None = None) -> frozenset[str]:
+    deployment = deployment or Deployment(Settings())
+    return frozenset({spec.name for spec in deployment.specs} | {CLARIFY, ESCALATE, PLAN})

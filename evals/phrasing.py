@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from proctor.evals.task import Task
-from proctor.graphs.classifier import EXAMPLES_PATH, mask_ids
+from proctor.graphs.classifier import mask_ids
 
 NEAR = 0.8
 PROTECTED = ("heldout", "paraphrase")
@@ -28,7 +28,7 @@ class Overlap:
     split: str
     phrasing: str
     other: str
-    """The other split's task id, or ``routes.jsonl`` for a classifier example."""
+    """The other split's task id, or ``routes`` for a classifier example."""
     similarity: float
 
 
@@ -41,14 +41,15 @@ def similarity(a: str, b: str) -> float:
     return max(difflib.SequenceMatcher(None, a, b).ratio(), difflib.SequenceMatcher(None, b, a).ratio())
 
 
-def classifier_examples(path: Path = EXAMPLES_PATH) -> list[str]:
+def classifier_examples(path: Path) -> list[str]:
+    """The texts of a desk's routing examples file."""
     return [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def overlaps(tasks: Sequence[Task], tuned_on: Iterable[str] = (), near: float = NEAR) -> list[Overlap]:
     """Every protected-split task whose phrasing is shared with another split or with ``tuned_on`` texts."""
     others = [(phrasing(t.input), t.id, t.split) for t in tasks]
-    others += [(phrasing(text), "routes.jsonl", "classifier") for text in tuned_on]
+    others += [(phrasing(text), "routes", "classifier") for text in tuned_on]
     found = []
     for task in tasks:
         if task.split not in PROTECTED:

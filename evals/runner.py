@@ -34,7 +34,6 @@ from proctor.evals.report import Gate, GoldenRef, Report, by_route, failing, met
 from proctor.evals.settings import EvalSettings
 from proctor.evals.target import make_target
 from proctor.evals.task import Task
-from proctor.graphs.classifier import FastClassifier
 from proctor.models import chat_model
 from proctor.releases.bundle import Release
 from proctor.releases.gate import report_path
@@ -63,7 +62,7 @@ def run_eval(
     progress_stream: TextIO | None = None,
 ) -> Report:
     """Run each task on its own fresh desk and score it; the desks are deleted afterwards."""
-    FastClassifier.default()  # trained once here, not by every worker thread at once
+    Deployment(settings, release=bundle).classifier  # noqa: B018  # trained once here, not by each worker thread
     # PROCTOR_EVAL_JUDGE_MODEL=offline: the deterministic rubric check even with a real desk model.
     offline_judge = settings.offline or eval_settings.judge_model == OFFLINE_MODEL
     judge = None if offline_judge else chat_model(settings, eval_settings.judge_model)
@@ -117,7 +116,7 @@ def run_eval(
 def handle(args: argparse.Namespace) -> int:
     """Run, write and print the report; 1 when the baseline check fails."""
     settings, eval_settings = Settings(), EvalSettings()
-    golden = load_golden(args.golden) if args.golden else load_golden()
+    golden = load_golden(args.golden, settings)  # default: the desk's golden set
     baseline = load_baseline(args.baseline) if args.baseline else None
     if baseline is not None:  # fail before the run, not after it
         check_compatible(baseline, golden.version, golden.sha256)

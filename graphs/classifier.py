@@ -1,6 +1,6 @@
 """Fast tier of the front-door classifier: which desk route a request belongs to.
 
-A small TF-IDF + calibrated linear SVM trained on ``routes.jsonl`` answers in a few
+A small TF-IDF + calibrated linear SVM trained on the desk's routing examples answers in a few
 milliseconds. Its top-class probability is the confidence the router compares with
 ``Settings.classifier_threshold`` before asking the slower LLM tier. ``split_parts`` flags
 requests that carry several independent actions, so the router can handle them one by one.
@@ -8,7 +8,6 @@ requests that carry several independent actions, so the router can handle them o
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -27,7 +26,6 @@ from proctor.graphs.linear_scorer import LinearScorer, compile_scorer
 if TYPE_CHECKING:
     from proctor.specialists import AgentSpec
 
-EXAMPLES_PATH = Path(__file__).with_name("routes.jsonl")
 ESCALATE, CLARIFY = "escalate", "clarify"  # routes the front door takes itself; every other is an agent
 
 
@@ -36,7 +34,7 @@ class InvalidExamples(ProctorError):
 
 
 class Example(BaseModel):
-    """One labelled request: of ``routes.jsonl``, or of an agent spec's ``examples``."""
+    """One labelled request: of a desk's routing examples file, or of an agent spec's ``examples``."""
 
     text: str = Field(min_length=1)
     route: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="An agent's name, or escalate or clarify.")
@@ -131,12 +129,6 @@ class FastClassifier:
         pipeline.fit(texts, [e.route for e in examples])
         return cls(pipeline, compile_scorer(pipeline, texts))
 
-    @staticmethod
-    @functools.cache
-    def default() -> FastClassifier:
-        """The classifier trained on the shipped examples, built once per process."""
-        return FastClassifier.from_examples(load_examples())
-
     def classify(self, text: str) -> RouteDecision:
         if self._scorer is not None:
             probabilities = self._scorer.probabilities(text)
@@ -152,9 +144,9 @@ class FastClassifier:
         )
 
 
-def load_examples(path: Path | str | None = None) -> list[Example]:
+def load_examples(path: Path | str) -> list[Example]:
     """Read one ``{"text": ..., "route": ...}`` object per line; blank lines are skipped."""
-    path = Path(path) if path is not None else EXAMPLES_PATH
+    path = Path(path)
     examples = []
     for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():

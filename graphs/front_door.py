@@ -55,12 +55,12 @@ class FrontDoor:
     def __init__(
         self,
         routes: dict[str, str],
-        classifier: FastClassifier | None = None,
+        classifier: FastClassifier,
         llm: BaseChatModel | None = None,
         threshold: float = 0.55,
     ) -> None:
         self.routes = routes  # name -> description, specialists plus escalate and clarify
-        self.classifier = classifier or FastClassifier.default()
+        self.classifier = classifier
         self.llm = llm
         self.threshold = threshold
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any
 
 from langchain_core.language_models import BaseChatModel
@@ -20,7 +20,7 @@ from proctor.guards.meter import BudgetSpent, Meter, stop_text
 from proctor.guards.settings import GuardSettings
 from proctor.guards.state import TurnGuards, carried, emit, run_marker
 from proctor.model_failures import model_failure
-from proctor.offline import LABEL, asked_for, register_responder
+from proctor.offline import LABEL, Responder, asked_for
 
 MAX_REPLANS = 2
 _IDS = re.compile(r"\b[A-Z]{2,4}-\d{3,}\b|\b\d{4,6}\b|[\w.+-]+@[\w-]+\.[\w.]+")
@@ -53,33 +53,38 @@ class PlanState(MessagesState, TurnGuards):
     """Why the run's budget ended the plan early ('' when it did not)."""
 
 
-def offline_plan(messages: Sequence[BaseMessage]) -> dict[str, Any]:
-    """The offline model's planner: one step per independent clause, routed by the classifier."""
+def offline_plan(messages: Sequence[BaseMessage], classifier: FastClassifier) -> dict[str, Any]:
+    """The deterministic planner: one step per independent clause, routed by the desk's classifier."""
     request = asked_for(latest_request(messages))  # quoted or injected text is not to be planned
     failed = [m.content for m in messages if isinstance(m, SystemMessage) and "FAILED" in str(m.content)]
     ids = _IDS.findall(request)
-    classifier = FastClassifier.default()
     steps = []
     for part in split_parts(request):
         missing = [i for i in ids if i not in part]
         instruction = part + (f" (about {', '.join(missing)})" if missing else "")
         if not any(instruction in str(f) for f in failed):
             steps.append({"agent": classifier.classify(part).route, "instruction": instruction})
-    return {"steps": steps or [{"agent": "support", "instruction": request}]}
+    # Nothing left to split: the whole request goes where the front door would send it alone.
+    return {"steps": steps or [{"agent": classifier.classify(request).route, "instruction": request}]}
 
 
-register_responder("Plan", offline_plan)
+def offline_planner(classifier: Callable[[], FastClassifier]) -> Responder:
+    """The offline model's responder for ``Plan``; ``classifier`` is called when a plan is needed,
+    so building a model trains nothing."""
+    return lambda messages: offline_plan(messages, classifier())
 
 
 def build_plan_execute(
     model: BaseChatModel,
     agents: Mapping[str, Any],
     *,
+    planner: Responder,
     meter: Meter | None = None,
     fallback: BaseChatModel | None = None,
 ):
     """The subgraph; ``agents`` are compiled specialists without the hand-off tool. The planner's
-    and re-planner's calls are admitted and charged by ``meter``, the run's budget."""
+    and re-planner's calls are admitted and charged by ``meter``, the run's budget; ``planner`` is
+    the deterministic one (``offline_planner``) it falls back on."""
     meter = meter or Meter(GuardSettings(), {})
     menu = "\n".join(f"- {name}" for name in agents)
 
@@ -100,7 +105,7 @@ def build_plan_execute(
         if why is None:
             return steps, charged
         emit("planner_fallback", reason=why)
-        return _valid([PlanStep.model_validate(s) for s in offline_plan(messages)["steps"]], agents), charged
+        return _valid([PlanStep.model_validate(s) for s in planner(messages)["steps"]], agents), charged
 
     def plan(state: PlanState, config: RunnableConfig) -> dict[str, Any]:
         request = latest_request(state["messages"])

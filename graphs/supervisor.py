@@ -21,7 +21,7 @@ from proctor.context import RunContext, run_context
 from proctor.deployment import Deployment
 from proctor.errors import InvalidRequest
 from proctor.graphs.front_door import CLARIFY, ESCALATE, PLAN, FrontDoor, check_request, latest_request
-from proctor.graphs.plan_execute import build_plan_execute
+from proctor.graphs.plan_execute import build_plan_execute, offline_planner
 from proctor.guards.injection import scan
 from proctor.guards.meter import BudgetSpent, Meter
 from proctor.guards.stack import fallback_model, guardrails, input_guards
@@ -73,7 +73,7 @@ def hand_off_to_planner(reason: str, runtime: ToolRuntime[RunContext]) -> Comman
 
 
 # Every agent may hand off: it needs no scope. Tools without declared scopes are never granted.
-hand_off_to_planner.metadata = {"scopes": [], "effect": "handoff", "intents": []}
+hand_off_to_planner.metadata = {"scopes": [], "effect": "handoff"}
 
 
 def build_graph(
@@ -177,7 +177,11 @@ def build_graph(
     for name, agent in specialists.items():
         graph.add_node(name, agent, destinations=(PLAN, FINISH))
         graph.add_edge(name, FINISH)
-    graph.add_node(PLAN, build_plan_execute(deployment.model, plan_agents, meter=meter, fallback=fallback_model(deployment)))
+    planner = offline_planner(lambda: deployment.classifier)
+    graph.add_node(
+        PLAN,
+        build_plan_execute(deployment.model, plan_agents, planner=planner, meter=meter, fallback=fallback_model(deployment)),
+    )
     graph.add_node(ESCALATE, human_escalation)
     graph.add_node(CLARIFY, clarify)
     graph.add_edge(START, "front_door")

@@ -1,7 +1,8 @@
 """A deployment: the database, tools, agent specs, policy and model that settings (and a release) name.
 
-Without a release it runs the packaged defaults (agents/*.toml, agents/policy/approvals.toml,
-graphs/routes.jsonl). With one, everything that shapes behaviour comes from the release bundle.
+Without a release it runs the settings' desk (``proctor.desk``: its tools, agents, policy, staff,
+routing examples and offline hints). With one, everything that shapes behaviour comes from the
+release bundle; the tools' code, the staff and the offline hints stay the desk's.
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ from proctor import handoff, toolkit
 from proctor.approvals.ledger import ApprovalLedger
 from proctor.approvals.policy import ApprovalPolicy, load_policy
 from proctor.db import Database
+from proctor.desk import Desk, DeskError, desk_of
 from proctor.errors import ProctorError
 from proctor.graphs.classifier import Example, FastClassifier, check_routes, load_examples, with_agent_examples
 from proctor.releases.bundle import Release
 from proctor.guards.usage import Usage
-from proctor.identity import Directory, ThreadRequesters, load_staff
+from proctor.identity import Directory, StaffDirectory, ThreadRequesters, load_staff
 from proctor.models import chat_model
 from proctor.ownership import check_declared
 from proctor.settings import Settings
@@ -48,6 +50,11 @@ class Deployment:
     @property
     def release_id(self) -> str:
         return self.release.id if self.release else ""
+
+    @cached_property
+    def desk(self) -> Desk:
+        """The settings' desk, their overrides applied."""
+        return desk_of(self.settings)
 
     @cached_property
     def db(self) -> Database:
@@ -78,19 +85,27 @@ class Deployment:
     def specs(self) -> list[AgentSpec]:
         if self.release is not None:
             return list(self.release.content.agents)
-        from proctor.agents import SPEC_DIR
-
-        return load_specs([SPEC_DIR, *self.settings.agent_dirs])
+        specs = load_specs(self.desk.agent_dirs, skip=self.desk.not_agents())
+        if not specs:
+            raise DeskError(f"desk {self.desk.name!r} has no agent specs in {[str(d) for d in self.desk.agent_dirs]}")
+        return specs
 
     @cached_property
     def classifier(self) -> FastClassifier:
         """The front door's fast tier, trained on the desk's examples and its agents' own."""
-        base = self.release.content.routes if self.release is not None else load_examples()
+        base = self.release.content.routes if self.release is not None else desk_routes(self.desk)
         examples = with_agent_examples(base, self.specs)
         check_routes(examples, (spec.name for spec in self.specs))
-        if self.release is None and len(examples) == len(base):
-            return FastClassifier.default()
         return _classifier(tuple(examples))
+
+    @cached_property
+    def offline_hints(self) -> dict[str, tuple[str, ...]]:
+        """The offline model's intent phrases by tool (the desk's ``offline`` file)."""
+        hints = self.desk.offline_hints()
+        unknown = sorted(set(hints) - {spec.name for spec in self.tool_specs})
+        if unknown and self.release is None:  # a release may drop tools; its hints may outlive them
+            raise DeskError(f"{self.desk.offline}: hints for {unknown}, which are not tools of this desk")
+        return hints
 
     @cached_property
     def grounding(self) -> tuple[str, object] | None:
@@ -114,16 +129,12 @@ class Deployment:
     def policy(self) -> ApprovalPolicy:
         if self.release is not None:
             return self.release.content.policy
-        from proctor.agents import SPEC_DIR
-
-        return load_policy(self.settings.approval_policy or SPEC_DIR / "policy" / "approvals.toml")
+        return load_policy(self.desk.require("policy"))
 
     @cached_property
     def directory(self) -> Directory:
         """Who is staff (the staff file plus the policy's reviewers); everyone else is a customer."""
-        from proctor.agents import SPEC_DIR
-
-        staff = load_staff(self.settings.staff_directory or SPEC_DIR / "policy" / "staff.toml")
+        staff = load_staff(self.desk.staff) if self.desk.staff else StaffDirectory()
         return Directory(staff, frozenset(r.id for r in self.policy.reviewers))
 
     @cached_property
@@ -136,14 +147,28 @@ class Deployment:
 
     @cached_property
     def model(self) -> BaseChatModel:
-        return chat_model(self.settings)
+        return self.chat_model()
 
     def model_for(self, spec: AgentSpec) -> BaseChatModel:
-        return chat_model(self.settings, spec.model) if spec.model else self.model
+        return self.chat_model(spec.model) if spec.model else self.model
+
+    def chat_model(self, name: str | None = None) -> BaseChatModel:
+        """``proctor.models.chat_model``; an offline one knows this desk's hints and plans with its classifier."""
+        from proctor.graphs.plan_execute import Plan, offline_planner
+
+        planner = offline_planner(lambda: self.classifier)
+        return chat_model(self.settings, name, hints=self.offline_hints, responders={Plan.__name__: planner})
 
     @cached_property
     def _modules(self) -> list:
-        return [import_tools(name) for name in self.settings.tool_modules]
+        if not self.desk.tools:
+            raise DeskError(f"desk {self.desk.name!r} ({self.desk.manifest}) has no tools: add tools.py or set tools = [...]")
+        if self.settings.tool_modules is not None:
+            return [import_tools(name) for name in self.desk.tools]
+        try:
+            return [import_tools(name) for name in self.desk.tools]
+        except ToolModuleNotFound as exc:  # the desk's manifest named it, not the setting
+            raise DeskError(f"{self.desk.manifest}: tools: {str(exc).removeprefix('PROCTOR_TOOL_MODULES: ')}") from exc
 
 
 class ToolModuleNotFound(ProctorError):
@@ -176,6 +201,11 @@ def import_tools(name: str) -> ModuleType:
             del sys.modules[key]
             raise
     return sys.modules[key]
+
+
+def desk_routes(desk: Desk) -> list[Example]:
+    """The desk's routing examples; none when it has no routes file (its agents' examples suffice)."""
+    return load_examples(desk.routes) if desk.routes is not None else []
 
 
 _CLASSIFIERS: dict[tuple[tuple[str, str], ...], FastClassifier] = {}

@@ -1,6 +1,6 @@
 """Identities: who is staff (with which roles and scopes), and which requester each thread serves.
 
-Staff are declared in a TOML file (``agents/policy/staff.toml``, or ``PROCTOR_STAFF_DIRECTORY``);
+Staff are declared in a TOML file (the desk's ``staff``, or ``PROCTOR_STAFF_DIRECTORY``);
 the approval policy's reviewers are staff too (role ``reviewer``). Every other identity is a
 customer: it reaches the records it owns and nothing else.
 

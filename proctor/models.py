@@ -7,7 +7,9 @@ import warnings
 from langchain_core.language_models import BaseChatModel
 
 from proctor.errors import ProctorError
-from proctor.offline import OfflineChatModel
+from collections.abc import Mapping, Sequence
+
+from proctor.offline import OfflineChatModel, Responder
 from proctor.pricing import price_of
 from proctor.settings import OFFLINE_MODEL, Settings
 
@@ -21,13 +23,22 @@ class UnpricedModel(UserWarning):
 
 
 def chat_model(
-    settings: Settings, name: str | None = None, *, timeout_s: float | None = None, max_retries: int | None = None
+    settings: Settings,
+    name: str | None = None,
+    *,
+    timeout_s: float | None = None,
+    max_retries: int | None = None,
+    hints: Mapping[str, Sequence[str]] | None = None,
+    responders: Mapping[str, Responder] | None = None,
 ) -> BaseChatModel:
     """The model called ``name`` (default: ``settings.model``); timeout and retries default to
-    ``settings.model_timeout_s`` and ``settings.model_max_retries``."""
+    ``settings.model_timeout_s`` and ``settings.model_max_retries``. ``hints`` and ``responders``
+    are the offline model's (its tools' intent phrases, its structured outputs such as a plan)."""
     name = name or settings.model
     if name == OFFLINE_MODEL:
-        return OfflineChatModel()
+        return OfflineChatModel(
+            hints={tool: list(phrases) for tool, phrases in (hints or {}).items()}, responders=dict(responders or {})
+        )
     if not (settings.openai_api_key or settings.openai_base_url):
         raise ModelNotConfigured(
             f"model {name!r} needs an endpoint: set OPENAI_API_KEY (OpenAI) or OPENAI_BASE_URL "

@@ -6,7 +6,8 @@ budget runs out. It never pretends to be an LLM: every message it writes starts 
 
 How it decides, per turn (the messages since the last human message):
 1. If a tool is forced (structured output), fill that tool's arguments.
-2. Otherwise call the next bound tool whose ``intents`` match the request and whose
+2. Otherwise call the next bound tool whose intent phrases (``hints``: the desk's offline file,
+   tool name -> phrases) match the request and whose
    required arguments it can fill, reads before writes, each tool once per turn.
    Arguments come from the request text (id patterns, enums, money, free text) or from
    the results of earlier tool calls in the turn, matched by key name.
@@ -18,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
@@ -26,6 +27,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import Field
 
 from proctor.guards.delimiters import unwrap
 from proctor.guards.injection import scan
@@ -34,7 +36,7 @@ MODEL_NAME = "proctor-offline"
 LABEL = "(offline model)"
 
 Responder = Callable[[Sequence[BaseMessage]], dict[str, Any]]
-_RESPONDERS: dict[str, Responder] = {}
+"""Fills a structured output the model cannot fill field by field (e.g. a plan), by schema name."""
 
 _QUOTED = re.compile(
     r"""(?:^|(?<=[\s:(]))(?:'[^']{6,}'|"[^"]{6,}")(?=[\s.,;:!?)]|$)|“[^”]+”|‘[^’]+’|\[[^\]]+\]"""
@@ -44,22 +46,19 @@ _QUOTED = re.compile(
 _MONEY = re.compile(r"\$\s?(\d+(?:\.\d{1,2})?)|(\d+(?:\.\d{1,2})?)\s?(?:usd|dollars)\b", re.I)
 
 
-def register_responder(schema_name: str, responder: Responder) -> None:
-    """Teach the offline model a structured output it cannot fill field by field (e.g. a plan)."""
-    _RESPONDERS[schema_name] = responder
-
-
 class OfflineChatModel(BaseChatModel):
     """A deterministic ``BaseChatModel`` that reads the conversation and emits tool calls."""
 
     model_name: str = MODEL_NAME
+    hints: dict[str, list[str]] = Field(default_factory=dict, description="Tool name -> intent phrases.")
+    responders: dict[str, Responder] = Field(default_factory=dict, exclude=True)
 
     @property
     def _llm_type(self) -> str:
         return MODEL_NAME
 
     def bind_tools(self, tools: Sequence[Any], *, tool_choice: str | None = None, **kwargs: Any):
-        return self.bind(tools=[_tool_card(t) for t in tools], tool_choice=tool_choice, **kwargs)
+        return self.bind(tools=[_tool_card(t, self.hints) for t in tools], tool_choice=tool_choice, **kwargs)
 
     def _generate(
         self,
@@ -71,16 +70,21 @@ class OfflineChatModel(BaseChatModel):
         tool_choice: str | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        message = decide(messages, tools or [], tool_choice)
+        message = decide(messages, tools or [], tool_choice, self.responders)
         message.usage_metadata = _usage(messages, tools or [], message)
         message.response_metadata = {"model_name": MODEL_NAME, "offline": True}
         return ChatResult(generations=[ChatGeneration(message=message)])
 
 
-def decide(messages: Sequence[BaseMessage], tools: list[dict[str, Any]], tool_choice: str | None) -> AIMessage:
+def decide(
+    messages: Sequence[BaseMessage],
+    tools: list[dict[str, Any]],
+    tool_choice: str | None,
+    responders: Mapping[str, Responder] | None = None,
+) -> AIMessage:
     forced = _forced(tools, tool_choice)
     if forced is not None:
-        responder = _RESPONDERS.get(forced["name"])
+        responder = (responders or {}).get(forced["name"])
         args = responder(messages) if responder else fill_args(forced, _request(messages), [])
         return _call(messages, forced["name"], args or {})
     turn = _current_turn(messages)
@@ -240,14 +244,14 @@ def _forced(tools: list[dict[str, Any]], tool_choice: str | None) -> dict[str, A
     return tools[0] if tool_choice in ("any", "required") and len(tools) == 1 else None
 
 
-def _tool_card(tool: Any) -> dict[str, Any]:
+def _tool_card(tool: Any, hints: Mapping[str, Sequence[str]]) -> dict[str, Any]:
     """What the model needs of a tool, as plain data (it is recorded in traces)."""
     spec = convert_to_openai_tool(tool)["function"]
     meta = getattr(tool, "metadata", None) or {}
     return {
         "name": spec["name"],
         "parameters": spec.get("parameters", {}),
-        "intents": [i.lower() for i in meta.get("intents", [])],
+        "intents": [i.lower() for i in hints.get(spec["name"], ())],
         "effect": meta.get("effect", "read"),
     }
 

@@ -60,7 +60,7 @@ async def authenticate(path: str, headers: dict[bytes, bytes]) -> Auth.types.Min
         if not tokens or path.startswith(OPEN_PATHS):
             return {"identity": "anonymous", "permissions": []}
         raise Auth.exceptions.HTTPException(status_code=401, detail="missing or unknown token")
-    # Staff roles (the policy's reviewers get "reviewer"; see agents/policy/staff.toml) are the permissions.
+    # Staff roles (the policy's reviewers get "reviewer"; see the desk's staff file) are the permissions.
     requester = await asyncio.to_thread(lambda: _packaged().directory.requester(identity))
     return {"identity": identity, "permissions": sorted(requester.roles) or ["user"]}
 

@@ -14,6 +14,7 @@ from proctor.releases.settings import ReleaseSettings
 from proctor.pricing import DEFAULT_PRICES, DEFAULT_REMOTE_PRICE, FREE, UNPRICED, ModelPrice
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
+from proctor.desk import DEFAULT_DESK
 from proctor.errors import InvalidRequest, ProctorError
 
 OFFLINE_MODEL = "offline"
@@ -65,24 +66,25 @@ class Settings(BaseSettings):
     classifier_threshold: float = Field(
         0.55, ge=0, le=1, description="Below this confidence the fast tier is 'unsure'."
     )
-    agent_dirs: list[Path] = Field(
-        default_factory=list, description="Extra folders of agent spec TOML files."
+    desk: str = Field(
+        DEFAULT_DESK,
+        description="The desk: a folder holding desk.toml, a desk.toml's path, or a package whose folder holds one;"
+        " default: the reference support desk.",
     )
-    tool_modules: list[str] = Field(
-        default_factory=lambda: ["proctor.tools"],
-        description="Modules exposing TOOLS (ToolSpec list), optionally MIGRATIONS and prepare(db, seed):"
-        " dotted names, or paths of .py files (no PYTHONPATH needed).",
+    agent_dirs: list[Path] = Field(
+        default_factory=list, description="Extra folders of agent spec TOML files, beside the desk's."
+    )
+    tool_modules: list[str] | None = Field(
+        None,
+        description="Replaces the desk's tools: modules exposing TOOLS (ToolSpec list), optionally MIGRATIONS and"
+        " prepare(db, seed): dotted names, or paths of .py files (no PYTHONPATH needed).",
     )
 
-    approval_policy: Path | None = Field(
-        None, description="Approval policy TOML; default: the reference desk's agents/policy/approvals.toml."
-    )
+    approval_policy: Path | None = Field(None, description="Approval policy TOML; default: the desk's.")
     staff_directory: Path | None = Field(
-        None, description="Staff identities with their roles and scopes; default: agents/policy/staff.toml."
+        None, description="Staff identities with their roles and scopes; default: the desk's."
     )
-    review_rubric: Path | None = Field(
-        None, description="Rubric TOML for sampled reviews; default: agents/policy/review_rubric.toml."
-    )
+    review_rubric: Path | None = Field(None, description="Rubric TOML for sampled reviews; default: the desk's.")
     api_tokens: dict[str, str] = Field(
         default_factory=dict,
         description="Server auth: bearer token -> identity. Reviewers are the policy's reviewer ids.",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +47,15 @@ class AgentSpec(BaseModel):
     )
 
 
-def load_specs(dirs: Iterable[Path]) -> list[AgentSpec]:
-    """Every ``*.toml`` in the folders, in name order; later folders override by name."""
+def load_specs(dirs: Iterable[Path], skip: Collection[Path] = ()) -> list[AgentSpec]:
+    """Every ``*.toml`` in the folders, in name order, but ``skip``'s (a desk's manifest and hints
+    may live beside its agents); later folders override by name."""
     specs: dict[str, AgentSpec] = {}
+    skipped = {Path(p).resolve() for p in skip}
     for folder in dirs:
         for path in sorted(Path(folder).glob("*.toml")):
+            if path.resolve() in skipped:
+                continue
             spec = load_toml(path, AgentSpec, SpecError, "agent spec")
             specs[spec.name] = spec
     return list(specs.values())

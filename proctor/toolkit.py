@@ -16,7 +16,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -87,8 +87,6 @@ class ToolSpec:
     fn: ToolFn
     scopes: frozenset[str]
     effect: Effect
-    intents: tuple[str, ...] = field(default=())
-    """Phrases that signal the tool is wanted; the offline model routes on them."""
     result: type[BaseModel] | None = None
     """What it returns, field by field: which fields a customer or an outsider could have written
     (proctor.guards.provenance). Required: a tool returning unclassified text is refused here."""
@@ -137,7 +135,6 @@ class ToolSpec:
             metadata={
                 "scopes": sorted(self.scopes),
                 "effect": self.effect,
-                "intents": list(self.intents),
                 "untrusted": self.untrusted,
                 "untrusted_fields": _untrusted_paths(self.shape),
             },
@@ -192,7 +189,6 @@ def desk_tool(
     *,
     scopes: Iterable[str],
     effect: Effect,
-    intents: Iterable[str] = (),
     result: type[BaseModel] | None = None,
     impact: ImpactFn | None = None,
     owner: Owner | None = UNDECLARED,
@@ -209,7 +205,6 @@ def desk_tool(
             fn=fn,
             scopes=frozenset(scopes),
             effect=effect,
-            intents=tuple(intents),
             result=result,
             impact=impact,
             owner=owner,

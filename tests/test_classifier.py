@@ -5,6 +5,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from proctor.deployment import Deployment
+from proctor.desk import load_desk
+from proctor.settings import Settings
 from proctor.graphs.classifier import (
     Example,
     FastClassifier,
@@ -18,7 +21,7 @@ from proctor.graphs.classifier import (
     split_parts,
 )
 from proctor.graphs.linear_scorer import LinearScorer, compile_scorer
-from proctor.evals.golden import DEFAULT_PATH
+from proctor.evals.golden import GOLDEN_DIR
 
 
 # The packaged desk's routes: its agents, plus the two the front door takes itself.
@@ -27,7 +30,12 @@ ROUTES = {"billing", "orders", "account", "support", "escalate", "clarify"}
 
 @pytest.fixture(scope="module")
 def examples() -> list[Example]:
-    return load_examples()
+    return load_examples(load_desk("proctor.agents").require("routes"))
+
+
+def shipped() -> FastClassifier:
+    """The reference desk's classifier (its routes file and its agents' examples)."""
+    return Deployment(Settings()).classifier
 
 
 def test_examples_are_unique_and_cover_every_route(examples: list[Example]) -> None:
@@ -54,8 +62,8 @@ def test_split_holdout_is_deterministic_and_stratified(examples: list[Example]) 
     assert set(e.route for e in holdout) == ROUTES
 
 
-def test_default_is_cached() -> None:
-    assert FastClassifier.default() is FastClassifier.default()
+def test_a_desks_classifier_is_trained_once_per_process() -> None:
+    assert shipped() is shipped()
 
 
 @pytest.mark.parametrize(
@@ -71,14 +79,14 @@ def test_default_is_cached() -> None:
     ],
 )
 def test_obvious_routes(text: str, route: str) -> None:
-    decision = FastClassifier.default().classify(text)
+    decision = shipped().classify(text)
     assert decision.route == route, decision
     assert decision.tier == "fast"
     assert 0 <= decision.confidence <= 1
 
 
 def test_ids_do_not_change_the_decision() -> None:
-    classifier = FastClassifier.default()
+    classifier = shipped()
     first = classifier.classify("refund INV-10001 for CUS-0042, email tom@acme.io")
     second = classifier.classify("refund INV-99999 for CUS-7777, email ana@mail.com")
     assert first == second
@@ -166,28 +174,32 @@ def test_split_parts_empty() -> None:
     assert split_parts("   ") == []
 
 
-def test_the_fast_path_decides_exactly_as_the_pipeline_on_texts_it_never_saw() -> None:
-    classifier = FastClassifier.default()
+@pytest.fixture(scope="module")
+def trained(examples: list[Example]) -> FastClassifier:
+    return FastClassifier.from_examples(examples)
+
+
+def test_the_fast_path_decides_exactly_as_the_pipeline_on_texts_it_never_saw(trained: FastClassifier) -> None:
+    classifier = trained
     scorer, pipeline = classifier._scorer, classifier._pipeline
     assert scorer is not None  # the shipped model is one the fast path reads
-    golden = [json.loads(line)["input"] for line in DEFAULT_PATH.read_text().splitlines() if line.strip()]
+    golden = [json.loads(line)["input"] for line in (GOLDEN_DIR / "v2.jsonl").read_text().splitlines() if line.strip()]
     unseen = [*golden, "", "   ", "ñandú 🦙 INV-1 " * 50, "refund refund refund"]
     expected = pipeline.predict_proba(unseen)
     for text, row in zip(unseen, expected, strict=True):
         assert np.max(np.abs(scorer.probabilities(text) - row)) < 1e-9, text
 
 
-def test_a_model_the_fast_path_cannot_read_keeps_the_pipeline() -> None:
+def test_a_model_the_fast_path_cannot_read_keeps_the_pipeline(trained: FastClassifier) -> None:
     two_routes = [Example(text=f"refund invoice {i}", route="billing") for i in range(6)]
     two_routes += [Example(text=f"where is order {i}", route="orders") for i in range(6)]
     classifier = FastClassifier.from_examples(two_routes)  # binary: one margin, not one per route
     assert classifier._scorer is None
     assert classifier.classify("please refund my invoice").route == "billing"
-    pipeline = FastClassifier.default()._pipeline
-    assert compile_scorer(pipeline, ["refund"]) is not None
+    assert compile_scorer(trained._pipeline, ["refund"]) is not None
 
 
-def test_a_fast_path_that_disagrees_with_the_pipeline_is_never_used(monkeypatch) -> None:
+def test_a_fast_path_that_disagrees_with_the_pipeline_is_never_used(monkeypatch, trained: FastClassifier) -> None:
     real = LinearScorer.probabilities
     monkeypatch.setattr(LinearScorer, "probabilities", lambda self, text: real(self, text) * 0.999 + 0.001 / 6)
-    assert compile_scorer(FastClassifier.default()._pipeline, ["I was charged twice, refund the duplicate"]) is None
+    assert compile_scorer(trained._pipeline, ["I was charged twice, refund the duplicate"]) is None

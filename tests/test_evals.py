@@ -29,7 +29,7 @@ from proctor.evals.desks import DESK_FILE, DeskCopies
 from proctor.agents import SPEC_DIR
 from proctor.approvals.policy import load_policy
 from proctor.evals.evaluators import GATES, approval, evaluators, make_judge, make_safety, outcome, route, rubric, trajectory
-from proctor.evals.golden import DEFAULT_PATH, SEED, GoldenSet, GoldenSetError, known_routes, load_golden
+from proctor.evals.golden import GOLDEN_DIR, SEED, GoldenSet, GoldenSetError, known_routes, load_golden
 from proctor.evals.report import Report
 from proctor.evals.runner import ERROR, REGRESSION, handle, main, run_eval
 from proctor.evals.settings import EvalSettings
@@ -127,7 +127,7 @@ def example_of(task: Task) -> Example:
 
 def test_golden_set_is_large_versioned_and_covers_every_route(golden):
     assert golden.version == "v2"
-    assert golden.sha256 == hashlib.sha256(DEFAULT_PATH.read_bytes()).hexdigest()
+    assert golden.sha256 == hashlib.sha256((GOLDEN_DIR / "v2.jsonl").read_bytes()).hexdigest()  # the desk's default
     assert len(golden.tasks) >= 300
     routes = {"billing", "orders", "account", "support", "escalate", "clarify", "plan"}
     assert routes <= known_routes() and {t.expected_route for t in golden.tasks} == routes

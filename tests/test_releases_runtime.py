@@ -31,7 +31,7 @@ class PromptSpy(OfflineChatModel):
 @pytest.fixture
 def desk(settings, monkeypatch) -> Proctor:
     PromptSpy.prompts.clear()
-    monkeypatch.setattr(proctor.deployment, "chat_model", lambda settings, name=None: PromptSpy())
+    monkeypatch.setattr(proctor.deployment, "chat_model", lambda settings, name=None, **offline: PromptSpy(**offline))
     return Proctor(settings)
 
 

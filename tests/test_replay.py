@@ -132,7 +132,7 @@ def test_a_model_that_calls_other_tools_shows_where_the_trajectories_part(desk, 
         call("refund_invoice", "c2", invoice_id=SMALL, amount=5.0, reason="a partial refund instead"),
         AIMessage("Refunded $5."),
     )
-    monkeypatch.setattr(proctor.deployment, "chat_model", lambda settings, name=None: model)
+    monkeypatch.setattr(proctor.deployment, "chat_model", lambda settings, name=None, **offline: model)
 
     result = replay(run.trace_id, settings)
 

@@ -8,6 +8,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 from proctor.demo import demo_ids
 from proctor.context import RunContext
 from proctor.deployment import Deployment
+from proctor.settings import Settings
 from proctor.errors import InvalidRequest, UnknownThread
 from proctor.graphs.supervisor import build_graph
 from proctor.offline import LABEL
@@ -157,8 +158,9 @@ def test_the_llm_tier_decides_when_the_fast_tier_is_unsure():
 
     routes = {"billing": "money", "orders": "devices", "clarify": "vague"}
     llm = scripted(call("LLMRoute", route="orders", reason="asks about a parcel"))
-    door = FrontDoor(routes, llm=llm, threshold=1.0)  # the fast tier is never sure enough
+    classifier = Deployment(Settings()).classifier
+    door = FrontDoor(routes, classifier, llm=llm, threshold=1.0)  # the fast tier is never sure enough
     decision = door.decide("the thing I bought has not come")
     assert (decision.route, decision.tier) == ("orders", "llm")
-    offline = FrontDoor(routes, llm=None, threshold=1.0).decide("the thing I bought has not come")
+    offline = FrontDoor(routes, classifier, llm=None, threshold=1.0).decide("the thing I bought has not come")
     assert offline.tier == "fast"

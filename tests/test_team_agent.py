@@ -42,7 +42,7 @@ class Asset(BaseModel):
     owner_note: str
     summary: str
 
-@desk_tool(LookupArgs, scopes=["assets:read"], effect="read", intents=["asset", "laptop"], result=Asset,
+@desk_tool(LookupArgs, scopes=["assets:read"], effect="read", result=Asset,
            owner=lookup("SELECT customer_id FROM assets WHERE tag = ?", "asset_id"))
 def lookup_asset(conn, args: LookupArgs) -> dict:
     """Look an asset up by tag. Returns its model and status."""

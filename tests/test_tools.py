@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from proctor.context import Requester, RunContext
 from proctor.db import Database
+from proctor.desk import load_desk
 from proctor.errors import NotFound, PreconditionFailed
 from proctor.toolkit import execute_once
 from proctor.tools import MIGRATIONS, TOOLS, prepare_desk, seed_desk
@@ -25,6 +26,7 @@ from proctor.tools.seed import TABLES
 from proctor.tools.support import SUPPORT_TOOLS
 
 SPECS = {spec.name: spec for spec in TOOLS}
+HINTS = load_desk("proctor.agents").offline_hints()
 SCOPES = {
     "billing:read", "billing:write", "orders:read", "orders:write", "account:read", "account:write",
     "kb:read", "tickets:read", "tickets:write", "comms:write",
@@ -160,7 +162,7 @@ def test_tools_are_declared_for_the_model() -> None:
         assert effects == sorted(effects, key=lambda e: e == "write")
     for spec in TOOLS:
         assert spec.scopes <= SCOPES and len(spec.description) > 60
-        assert spec.intents and all(i == i.lower() for i in spec.intents)
+        assert HINTS[spec.name] and all(i == i.lower() for i in HINTS[spec.name])  # the offline model's
         for name, field in spec.args_schema.model_fields.items():
             if name.endswith("_id") or "email" in name:
                 assert any(getattr(m, "pattern", None) for m in field.metadata), (spec.name, name)

@@ -156,10 +156,6 @@ def _members_text(members: list[dict[str, Any]]) -> str:
     scopes=READ,
     effect="read", owner=lookup_owner,
     result=results.CustomerResult,
-    intents=[
-        "account", "customer", "workspace", "member", "profile", "role", "admin", "owner", "viewer",
-        "permission", "who is", "plan",
-    ],
 )  # fmt: skip
 def get_customer(conn: sqlite3.Connection, args: CustomerLookupArgs) -> dict[str, Any]:
     """Look up a customer by customer_id (CUS-0001) or by email: exactly one of the two.
@@ -211,15 +207,6 @@ def get_customer(conn: sqlite3.Connection, args: CustomerLookupArgs) -> dict[str
     scopes=WRITE,
     effect="write", owner=reset_owners,
     result=results.ResetResult,
-    intents=[
-        "password",
-        "reset link",
-        "locked out",
-        "can't log in",
-        "cannot log in",
-        "can't sign in",
-        "forgot",
-    ],
 )
 def send_password_reset(conn: sqlite3.Connection, args: EmailArgs) -> dict[str, Any]:
     """Email a password reset link to a user of an active account (a customer or a workspace member).
@@ -262,10 +249,6 @@ def send_password_reset(conn: sqlite3.Connection, args: EmailArgs) -> dict[str, 
     scopes=WRITE,
     effect="write", owner=workspace_admins,
     result=results.RoleResult,
-    intents=[
-        "role", "make admin", "an admin", "an owner", "a viewer", "promote", "demote", "as admin", "to admin",
-        "to viewer", "to owner", "to member", "permission",
-    ],
 )  # fmt: skip
 def change_user_role(conn: sqlite3.Connection, args: RoleArgs) -> dict[str, Any]:
     """Change the role of an existing member of a workspace (owner, admin, member or viewer).
@@ -329,14 +312,6 @@ def change_user_role(conn: sqlite3.Connection, args: RoleArgs) -> dict[str, Any]
     scopes=WRITE,
     effect="write", owner=CUSTOMER_OWNER,
     result=results.CloseResult,
-    intents=[
-        "close my account",
-        "close the account",
-        "close account",
-        "delete my account",
-        "delete account",
-        "cancel my account",
-    ],
 )
 def close_account(conn: sqlite3.Connection, args: CloseArgs) -> dict[str, Any]:
     """Close a customer's account and cancel its subscription. Irreversible from the desk.

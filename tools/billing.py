@@ -102,7 +102,6 @@ def _invoice_summary(c: Charges) -> str:
     scopes=READ,
     effect="read", owner=INVOICE_OWNER,
     result=results.InvoiceResult,
-    intents=["invoice", "inv-", "charge", "bill", "refund", "money back", "paid twice"],
 )
 def get_invoice(conn: sqlite3.Connection, args: InvoiceArgs) -> dict[str, Any]:
     """Look up one invoice: what was billed, paid and refunded, and whether it was charged twice.
@@ -143,7 +142,6 @@ def get_invoice(conn: sqlite3.Connection, args: InvoiceArgs) -> dict[str, Any]:
     scopes=READ,
     effect="read", owner=CUSTOMER_OWNER,
     result=results.InvoiceListResult,
-    intents=["invoices", "billing history", "payment history", "past bills", "what do i owe", "open balance"],
 )
 def list_invoices(conn: sqlite3.Connection, args: CustomerArgs) -> dict[str, Any]:
     """List a customer's invoices, newest first: monthly subscription invoices and device orders.
@@ -217,12 +215,6 @@ def _refund_impact(conn: sqlite3.Connection, args: RefundArgs) -> Impact:
     effect="write", owner=INVOICE_OWNER,
     impact=_refund_impact,
     result=results.RefundResult,
-    intents=[
-        "refund inv-", "refund invoice", "refund the invoice", "refund on inv-", "refund for inv-",
-        "refund $", "refund the duplicate", "refund the extra",
-        "charged twice", "charged me twice", "billed twice", "paid twice", "double charge",
-        "double-charge", "double charged", "duplicate charge", "duplicate payment", "money back",
-    ],
 )  # fmt: skip
 def refund_invoice(conn: sqlite3.Connection, args: RefundArgs) -> dict[str, Any]:
     """Refund part or all of a paid invoice to the original payment method.
@@ -290,15 +282,6 @@ def _shipping_impact(conn: sqlite3.Connection, args: ShippingRefundArgs) -> Impa
     effect="write", owner=ORDER_OWNER,
     impact=_shipping_impact,
     result=results.ShippingRefundResult,
-    intents=[
-        "shipping fee",
-        "shipping refund",
-        "refund shipping",
-        "refund the shipping",
-        "shipping cost",
-        "shipping charge",
-        "delivery fee",
-    ],
 )
 def refund_shipping_fee(conn: sqlite3.Connection, args: ShippingRefundArgs) -> dict[str, Any]:
     """Refund the shipping fee of a device order (e.g. a cancelled order or a late delivery).
@@ -342,15 +325,6 @@ def _credit_impact(conn: sqlite3.Connection, args: CreditArgs) -> Impact:
     effect="write", owner=CUSTOMER_OWNER,
     impact=_credit_impact,
     result=results.CreditResult,
-    intents=[
-        "account credit",
-        "issue a credit",
-        "issue credit",
-        "give a credit",
-        "store credit",
-        "goodwill",
-        "compensat",
-    ],
 )
 def issue_credit(conn: sqlite3.Connection, args: CreditArgs) -> dict[str, Any]:
     """Give an active customer an account credit that pays future invoices (goodwill, outage).
@@ -383,16 +357,6 @@ def issue_credit(conn: sqlite3.Connection, args: CreditArgs) -> dict[str, Any]:
     scopes=WRITE,
     effect="write", owner=CUSTOMER_OWNER,
     result=results.PlanResult,
-    intents=[
-        "change plan",
-        "change my plan",
-        "change the plan",
-        "switch plan",
-        "switch to the",
-        "upgrade",
-        "downgrade",
-        "move to the",
-    ],
 )
 def change_plan(conn: sqlite3.Connection, args: PlanArgs) -> dict[str, Any]:
     """Move an active customer's subscription to another plan, effective today.

@@ -72,18 +72,6 @@ def _status_phrase(order: sqlite3.Row, shipment: sqlite3.Row | None, today: date
     scopes=READ,
     effect="read", owner=ORDER_OWNER,
     result=results.OrderResult,
-    intents=[
-        "order",
-        "shipping",
-        "deliver",
-        "tracking",
-        "package",
-        "parcel",
-        "shipped",
-        "return",
-        "cancel",
-        "address",
-    ],
 )
 def get_order(conn: sqlite3.Connection, args: OrderArgs) -> dict[str, Any]:
     """Look up one device order: status, device, amounts, address, tracking and return state.
@@ -137,7 +125,6 @@ def get_order(conn: sqlite3.Connection, args: OrderArgs) -> dict[str, Any]:
     scopes=WRITE,
     effect="write", owner=ORDER_OWNER,
     result=results.CancelResult,
-    intents=["cancel order", "cancel my order", "cancel the order", "cancel this order", "cancel an order"],
 )
 def cancel_order(conn: sqlite3.Connection, args: CancelArgs) -> dict[str, Any]:
     """Cancel an order that has not shipped yet (status pending or processing).
@@ -177,7 +164,6 @@ def cancel_order(conn: sqlite3.Connection, args: CancelArgs) -> dict[str, Any]:
     scopes=WRITE,
     effect="write", owner=ORDER_OWNER,
     result=results.AddressResult,
-    intents=["address", "ship it to", "deliver it to", "send it to"],
 )
 def change_shipping_address(conn: sqlite3.Connection, args: AddressArgs) -> dict[str, Any]:
     """Change where an order ships, only before it ships (status pending or processing).
@@ -210,17 +196,6 @@ def change_shipping_address(conn: sqlite3.Connection, args: AddressArgs) -> dict
     scopes=WRITE,
     effect="write", owner=ORDER_OWNER,
     result=results.ReturnResult,
-    intents=[
-        "start a return",
-        "return my",
-        "return the",
-        "return order",
-        "return it",
-        "return this",
-        "want to return",
-        "like to return",
-        "send it back",
-    ],
 )
 def start_return(conn: sqlite3.Connection, args: ReturnArgs) -> dict[str, Any]:
     """Open a return for a delivered order, within 30 days of its delivery date; one per order.

@@ -3,7 +3,8 @@
 Plain ``str`` is free text an outsider could have written (a ticket, a help article): it taints
 the run. ``CustomerText`` is what the record's own customer wrote (a shipping address, a display
 name, a workspace name): it taints the run unless that customer is the one asking. ``Id``,
-``DeskText``, numbers, dates and ``Literal`` values are the desk's own. Either way the text reaches
+``DeskText``, numbers, dates and ``Literal`` values are the desk's own; ``OwnerId`` (``customer_id``)
+names whose record a result is. Either way the text reaches
 the model inside delimiters. A summary that quotes free text is free text of the same kind.
 """
 
@@ -13,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from proctor.guards.provenance import CustomerText, DeskText, Id
+from proctor.guards.provenance import CustomerText, DeskText, Id, OwnerId
 
 OrderStatus = Literal["pending", "processing", "shipped", "delivered", "cancelled"]
 Role = Literal["owner", "admin", "member", "viewer"]
@@ -33,7 +34,7 @@ class ReturnRecord(BaseModel):
 
 class OrderResult(BaseModel):
     order_id: Id
-    customer_id: Id
+    customer_id: OwnerId
     status: OrderStatus
     device: Id  # the desk's catalogue name
     total: float
@@ -58,7 +59,7 @@ class CancelResult(BaseModel):
 
 class AddressResult(BaseModel):
     order_id: Id
-    customer_id: Id
+    customer_id: OwnerId
     previous_address: CustomerText  # typed by the order's customer
     shipping_address: DeskText  # the caller's own argument
     summary: CustomerText  # quotes the previous address
@@ -81,7 +82,7 @@ class PaymentLine(BaseModel):
 
 class InvoiceResult(BaseModel):
     invoice_id: Id
-    customer_id: Id
+    customer_id: OwnerId
     order_id: Id | None
     status: Id
     currency: Id
@@ -107,7 +108,7 @@ class InvoiceLine(BaseModel):
 
 
 class InvoiceListResult(BaseModel):
-    customer_id: Id
+    customer_id: OwnerId
     invoices: list[InvoiceLine]
     count: int
     open_total: float
@@ -117,7 +118,7 @@ class InvoiceListResult(BaseModel):
 class RefundResult(BaseModel):
     refund_id: int
     invoice_id: Id
-    customer_id: Id
+    customer_id: OwnerId
     amount: float
     refundable: float
     summary: DeskText
@@ -133,14 +134,14 @@ class ShippingRefundResult(BaseModel):
 
 class CreditResult(BaseModel):
     credit_id: int
-    customer_id: Id
+    customer_id: OwnerId
     amount: float
     credits_total: float
     summary: DeskText
 
 
 class PlanResult(BaseModel):
-    customer_id: Id
+    customer_id: OwnerId
     previous_plan: Id
     plan_code: Id
     monthly_price: float
@@ -159,7 +160,7 @@ class Workspace(BaseModel):
 
 
 class CustomerResult(BaseModel):
-    customer_id: Id
+    customer_id: OwnerId
     name: CustomerText  # the customer's display name
     email: CustomerText
     status: Id
@@ -188,7 +189,7 @@ class RoleResult(BaseModel):
 
 
 class CloseResult(BaseModel):
-    customer_id: Id
+    customer_id: OwnerId
     status: Id
     summary: CustomerText  # quotes the customer's name
 
@@ -225,7 +226,7 @@ class TicketLine(BaseModel):
 
 
 class TicketHistoryResult(BaseModel):
-    customer_id: Id
+    customer_id: OwnerId
     tickets: list[TicketLine]
     count: int
     summary: str  # quotes the subjects
@@ -233,7 +234,7 @@ class TicketHistoryResult(BaseModel):
 
 class TicketResult(BaseModel):
     ticket_id: Id
-    customer_id: Id
+    customer_id: OwnerId
     status: Id
     priority: Id
     escalated: bool
@@ -243,5 +244,5 @@ class TicketResult(BaseModel):
 class EmailResult(BaseModel):
     email_id: int
     to_email: DeskText  # the caller's own argument, an account email
-    customer_id: Id
+    customer_id: OwnerId
     summary: DeskText

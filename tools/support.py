@@ -106,20 +106,6 @@ def rank(articles: list[sqlite3.Row], query: set[str]) -> list[tuple[float, sqli
     scopes=["kb:read"],
     effect="read", owner=None,
     result=results.SearchResult,
-    intents=[
-        "how do",
-        "how to",
-        "how can",
-        "how long",
-        "policy",
-        "what is",
-        "why",
-        "set up",
-        "setup",
-        "troubleshoot",
-        "not working",
-        "help article",
-    ],
 )
 def search_kb(conn: sqlite3.Connection, args: SearchArgs) -> dict[str, Any]:
     """Search the help center for articles answering a product, policy or how-to question.
@@ -145,7 +131,7 @@ def search_kb(conn: sqlite3.Connection, args: SearchArgs) -> dict[str, Any]:
     return {"articles": hits, "article_id": hits[0]["article_id"] if hits else None, "summary": summary}
 
 
-@desk_tool(ArticleArgs, scopes=["kb:read"], effect="read", owner=None, intents=["kb-", "article"], result=results.ArticleResult)
+@desk_tool(ArticleArgs, scopes=["kb:read"], effect="read", owner=None, result=results.ArticleResult)
 def get_article(conn: sqlite3.Connection, args: ArticleArgs) -> dict[str, Any]:
     """Read one help article in full by id (KB-012), e.g. one search_kb returned.
 
@@ -170,7 +156,6 @@ def get_article(conn: sqlite3.Connection, args: ArticleArgs) -> dict[str, Any]:
     scopes=["tickets:read"],
     effect="read", owner=CUSTOMER_OWNER,
     result=results.TicketHistoryResult,
-    intents=["ticket", "my case", "support history", "my requests"],
 )
 def ticket_history(conn: sqlite3.Connection, args: CustomerArgs) -> dict[str, Any]:
     """List a customer's support tickets, newest first (at most 20).
@@ -213,17 +198,6 @@ def ticket_history(conn: sqlite3.Connection, args: CustomerArgs) -> dict[str, An
     scopes=["tickets:write"],
     effect="write", owner=CUSTOMER_OWNER,
     result=results.TicketResult,
-    intents=[
-        "open a ticket",
-        "create a ticket",
-        "file a ticket",
-        "raise a ticket",
-        "escalate",
-        "speak to a human",
-        "talk to a human",
-        "talk to someone",
-        "complaint",
-    ],
 )
 def create_ticket(conn: sqlite3.Connection, args: TicketArgs) -> dict[str, Any]:
     """Open a support ticket for a customer, for what the desk cannot solve right now.
@@ -267,14 +241,6 @@ def create_ticket(conn: sqlite3.Connection, args: TicketArgs) -> dict[str, Any]:
     scopes=["comms:write"],
     effect="write", owner=email_owner,
     result=results.EmailResult,
-    intents=[
-        "send an email",
-        "send me an email",
-        "email me",
-        "email them",
-        "email the customer",
-        "send a copy",
-    ],
 )
 def send_email(conn: sqlite3.Connection, args: SendEmailArgs) -> dict[str, Any]:
     """Queue a plain-text email to a customer's account email (never to any other address).

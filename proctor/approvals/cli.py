@@ -78,14 +78,14 @@ def _inbox() -> Inbox:
 
 def _ledger() -> ApprovalLedger:
     """The ledger for reading: the database and the policy, no tools, no graph."""
-    from proctor.agents import SPEC_DIR
     from proctor.approvals.ledger import ApprovalLedger
     from proctor.approvals.policy import load_policy
     from proctor.db import Database
+    from proctor.desk import desk_of
     from proctor.settings import Settings
 
     settings = Settings()
-    policy = load_policy(settings.approval_policy or SPEC_DIR / "policy" / "approvals.toml")
+    policy = load_policy(desk_of(settings).require("policy"))
     return ApprovalLedger(Database(settings.domain_url), policy, {})
 
 

@@ -41,17 +41,17 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def _queue() -> ReviewQueue:
     """The queue on the domain database and the trace store: no tools, no graph, so reads start fast."""
-    from proctor.agents import SPEC_DIR
     from proctor.approvals.policy import load_policy
     from proctor.approvals.review import ReviewQueue, load_rubric
     from proctor.db import Database
+    from proctor.desk import desk_of
     from proctor.settings import Settings
     from proctor.tracing.settings import TraceSettings
     from proctor.tracing.store import TraceStore
 
     settings, tracing = Settings(), TraceSettings()
-    rubric = load_rubric(settings.review_rubric or SPEC_DIR / "policy" / "review_rubric.toml")
-    policy = load_policy(settings.approval_policy or SPEC_DIR / "policy" / "approvals.toml")
+    desk = desk_of(settings)
+    rubric, policy = load_rubric(desk.require("review_rubric")), load_policy(desk.require("policy"))
     traces = TraceStore(tracing.store_url(settings), busy_timeout_s=tracing.busy_timeout_s)
     return ReviewQueue(Database(settings.domain_url), traces, rubric, policy)
 

@@ -4,7 +4,7 @@ A tool declares what it returns as a pydantic model. A field holding text an out
 written (a ticket body, a help article) is plain ``str``: free text, untrusted by default. Text the
 record's own customer wrote (their shipping address, display name, workspace name) is
 :data:`CustomerText`: untrusted unless that customer is the one asking (the result's
-``customer_id`` is the requester), because then it is the requester's own words. Values nobody
+:data:`OwnerId` field, e.g. ``customer_id``, is the requester), because then it is the requester's own words. Values nobody
 can hide an instruction in are trusted by
 their type: numbers, booleans, dates, ``Literal`` enums, and strings declared :data:`Id` (ids,
 codes, tracking numbers) or :data:`DeskText` (sentences the tool composes only from trusted values
@@ -41,10 +41,16 @@ class Trusted:
 
 @dataclass(frozen=True)
 class OwnersText:
-    """Marks a ``str`` field as written by the customer the result belongs to (its ``customer_id``)."""
+    """Marks a ``str`` field as written by the customer the result belongs to (its ``OwnerId`` field)."""
+
+
+@dataclass(frozen=True)
+class OwnsRecord:
+    """Marks the top-level id field naming whose record the result is (a customer, an employee)."""
 
 
 Id = Annotated[str, Trusted("an identifier or code the desk issues")]
+OwnerId = Annotated[str, Trusted("the id of the record's owner, which the desk issues"), OwnsRecord()]
 DeskText = Annotated[str, Trusted("composed by the tool from trusted values and the caller's own arguments")]
 CustomerText = Annotated[str, OwnersText()]
 
@@ -69,6 +75,14 @@ def result_shape(tool: str, model: type[BaseModel] | None) -> dict[str, Shape]:
             "DeskText, numbers, dates and Literal enums = trusted)"
         )
     return _model_shape(tool, model)
+
+
+def owner_key(model: type[BaseModel] | None) -> str | None:
+    """The result's top-level field typed ``OwnerId``: whose ``CustomerText`` the result holds."""
+    for name, field in (model.model_fields.items() if model is not None else ()):
+        if any(isinstance(m, OwnsRecord) for m in field.metadata):
+            return field.alias or name
+    return None
 
 
 def _model_shape(tool: str, model: type[BaseModel]) -> dict[str, Shape]:
@@ -123,12 +137,15 @@ def _unclassified(where: str, annotation: Any) -> UnclassifiedResult:
     )
 
 
-def untrusted_parts(value: Any, shape: Shape, path: str = "", *, requester: str | None = None) -> list[tuple[str, str]]:
+def untrusted_parts(
+    value: Any, shape: Shape, path: str = "", *, requester: str | None = None, owner: str | None = None
+) -> list[tuple[str, str]]:
     """(path, text) of every non-empty untrusted string in a result; undeclared keys count as untrusted.
 
-    The owner's text is the requester's own when the result's top-level ``customer_id`` is theirs.
+    The owner's text is the requester's own when the result's top-level ``owner`` field (its
+    ``OwnerId``, see :func:`owner_key`) is theirs; with no such field nobody's text is their own.
     """
-    own = requester is not None and isinstance(value, dict) and value.get("customer_id") == requester
+    own = requester is not None and owner is not None and isinstance(value, dict) and value.get(owner) == requester
     return _parts(value, shape, path, own)
 
 

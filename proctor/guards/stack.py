@@ -13,9 +13,10 @@ from proctor.guards.budget import RunBudget
 from proctor.guards.grounding import GroundingCheck
 from proctor.guards.loops import LoopBreaker
 from proctor.guards.malformed import ToolArguments
+from proctor.guards.provenance import owner_key
 from proctor.guards.untrusted import UntrustedContent
 from proctor.handoff import escalate
-from proctor.models import ModelNotConfigured, chat_model
+from proctor.models import ModelNotConfigured
 
 if TYPE_CHECKING:
     from proctor.deployment import Deployment
@@ -35,7 +36,8 @@ def guardrails(deployment: Deployment, spec: AgentSpec) -> list[AgentMiddleware]
         citation, source = grounding
         verifier = None if settings.offline else deployment.model
         guards.append(GroundingCheck(citation, source, to_human, verifier=verifier))
-    guards.append(UntrustedContent({t.name: t.shape for t in deployment.tool_specs}))
+    specs = deployment.tool_specs
+    guards.append(UntrustedContent({t.name: t.shape for t in specs}, {t.name: owner_key(t.result) for t in specs}))
     return guards
 
 
@@ -46,7 +48,7 @@ def input_guards(deployment: Deployment) -> list[AgentMiddleware]:
 
 def fallback_model(deployment: Deployment):
     try:
-        return chat_model(deployment.settings, deployment.settings.guards.fallback_model)
+        return deployment.chat_model(deployment.settings.guards.fallback_model)
     except ModelNotConfigured:
         return None
 

@@ -30,10 +30,12 @@ MAX_SOURCES = 8  # what the reviewer reads: the first few reasons are enough to 
 class UntrustedContent(AgentMiddleware):
     state_schema = GuardState
 
-    def __init__(self, shapes: Mapping[str, Shape]) -> None:
-        """shapes: each declared tool's result map; other tools (hand-offs) are proctor's own words."""
+    def __init__(self, shapes: Mapping[str, Shape], owners: Mapping[str, str | None] | None = None) -> None:
+        """shapes: each declared tool's result map; other tools (hand-offs) are proctor's own words.
+        owners: each tool's result field naming whose record it is (``provenance.owner_key``)."""
         super().__init__()
         self.shapes = dict(shapes)
+        self.owners = dict(owners or {})
 
     def wrap_tool_call(self, request: ToolCallRequest, handler: Callable[[ToolCallRequest], Any]) -> Any:
         return self._marked(request, handler(request))
@@ -48,7 +50,8 @@ class UntrustedContent(AgentMiddleware):
         text = result.content if isinstance(result.content, str) else json.dumps(result.content, default=str)
         shape = self.shapes.get(name)
         data, parts = _parts(text, shape, None)  # all text from outside the company is scanned...
-        foreign = _parts(text, shape, _requester(request))[1] if shape is not None else []  # ...not the asker's
+        asker = _requester(request)
+        foreign = _parts(text, shape, asker, self.owners.get(name))[1] if shape is not None else []  # ...not the asker's
         flagged = [(path, value, verdict) for path, value in parts if (verdict := scan(value)).flagged]
         for path, value, verdict in flagged:
             emit("injection_flagged", tool=name, field=path, score=verdict.score, reasons=verdict.reasons,
@@ -75,7 +78,9 @@ class UntrustedContent(AgentMiddleware):
         return Command(update=update)
 
 
-def _parts(text: str, shape: Shape | None, requester: str | None) -> tuple[Any, list[tuple[str, str]]]:
+def _parts(
+    text: str, shape: Shape | None, requester: str | None, owner: str | None = None
+) -> tuple[Any, list[tuple[str, str]]]:
     """The parsed result and its untrusted texts; a result that is not JSON is one untrusted text."""
     try:
         data = json.loads(text)
@@ -83,7 +88,7 @@ def _parts(text: str, shape: Shape | None, requester: str | None) -> tuple[Any, 
         return None, [("result", text)]
     if shape is None:  # not a declared tool: scanned as a whole, taints only when flagged
         return data, [("result", text)] if not isinstance(data, dict | list) else untrusted_parts(data, True)
-    return data, untrusted_parts(data, shape, requester=requester)
+    return data, untrusted_parts(data, shape, requester=requester, owner=owner)
 
 
 def _requester(request: ToolCallRequest) -> str | None:

@@ -309,6 +309,8 @@ def _installed(extra: str) -> bool:
 
 def desk_env(place: Arena) -> dict[str, str]:
     """The environment of a process that runs the attacked desk against the hostile model."""
+    from proctor.desk import load_desk
+
     settings = place.deployment.settings
     env = {
         "PROCTOR_DATA_DIR": str(place.data_dir),
@@ -316,10 +318,13 @@ def desk_env(place: Arena) -> dict[str, str]:
         "OPENAI_BASE_URL": settings.openai_base_url or "",
         "OPENAI_API_KEY": "redteam",
         "PROCTOR_CLASSIFIER_THRESHOLD": "1.0",
-        "PROCTOR_TOOL_MODULES": json.dumps(settings.tool_modules),
+        "PROCTOR_DESK": str(load_desk(settings.desk).manifest),  # absolute: the process may run elsewhere
         "PROCTOR_AGENT_DIRS": json.dumps([str(p) for p in settings.agent_dirs]),
         "LANGSMITH_TRACING": "false",
     }
-    if settings.approval_policy:
-        env["PROCTOR_APPROVAL_POLICY"] = str(settings.approval_policy)
+    if settings.tool_modules is not None:
+        env["PROCTOR_TOOL_MODULES"] = json.dumps(settings.tool_modules)
+    for name, path in (("APPROVAL_POLICY", settings.approval_policy), ("STAFF_DIRECTORY", settings.staff_directory)):
+        if path:
+            env[f"PROCTOR_{name}"] = str(path)
     return env

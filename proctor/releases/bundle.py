@@ -27,7 +27,7 @@ from proctor.specialists import AgentSpec, SpecError, load_specs
 ID_PREFIX = "rel-"
 ID_HEX_DIGITS = 12
 
-# The parts a --from folder may have, laid out like the packaged agents/ folder.
+# The parts a --from folder may have, laid out like the reference desk's agents/ folder.
 AGENTS, POLICY, GUARDS, MODELS, ROUTES, TOOLS = (
     "agents",
     "policy/approvals.toml",
@@ -109,7 +109,7 @@ def snapshot(settings: Settings, from_dir: Path | None = None) -> BundleContent:
     A folder may hold ``agents/*.toml`` (the complete agent set), ``policy/approvals.toml``,
     ``guards.toml`` (GuardSettings fields), ``models.toml`` (``model`` and/or ``[prices.NAME]``),
     ``routes.jsonl`` and ``tools.toml`` (``name = "description"``: the complete tool set, among
-    the tools the deployment ships). Absent parts come from the packaged defaults and ``settings``.
+    the tools the deployment ships). Absent parts come from the settings' desk and ``settings``.
     """
     try:
         parts = _packaged_parts(settings)
@@ -119,7 +119,7 @@ def snapshot(settings: Settings, from_dir: Path | None = None) -> BundleContent:
     except (SpecError, PolicyError, InvalidExamples) as exc:  # these already name the file
         raise InvalidBundle(str(exc)) from exc
     except ValidationError as exc:
-        raise InvalidBundle(f"{from_dir or 'the packaged defaults'}: {describe(exc)}") from exc
+        raise InvalidBundle(f"{from_dir or 'the desk'}: {describe(exc)}") from exc
 
 
 class _ModelsFile(BaseModel):
@@ -128,16 +128,19 @@ class _ModelsFile(BaseModel):
 
 
 def _packaged_parts(settings: Settings) -> dict[str, Any]:
-    from proctor.agents import SPEC_DIR
+    """What the settings' desk runs on now (its agents, policy, routes and tools)."""
+    # Imported here: the deployment will be built from releases, so it may import this module.
+    from proctor.deployment import Deployment, desk_routes
 
+    deployment = Deployment(settings)
     return {
-        "agents": load_specs([SPEC_DIR, *settings.agent_dirs]),
-        "policy": load_policy(settings.approval_policy or SPEC_DIR / POLICY),
+        "agents": deployment.specs,
+        "policy": deployment.policy,
         "guards": settings.guards,
         "model": settings.model,
         "prices": settings.prices,
-        "routes": load_examples(),
-        "tools": _shipped_tools(settings),
+        "routes": desk_routes(deployment.desk),
+        "tools": {spec.name: spec.description for spec in deployment.tool_specs},
     }
 
 
@@ -171,13 +174,6 @@ def _agents(folder: Path) -> list[AgentSpec]:
     if not specs:
         raise InvalidBundle(f"{folder} has no agent *.toml files")
     return specs
-
-
-def _shipped_tools(settings: Settings) -> dict[str, str]:
-    # Imported here: the deployment will be built from releases, so it may import this module.
-    from proctor.deployment import Deployment
-
-    return {spec.name: spec.description for spec in Deployment(settings).tool_specs}
 
 
 def _tools(path: Path, shipped: dict[str, str]) -> dict[str, str]:
