@@ -277,6 +277,7 @@ def _writes(deployment: Deployment) -> list[str]:
 @pytest.mark.parametrize("text", [QUIET, INJECTION], ids=["unflagged", "flagged"])
 @pytest.mark.parametrize(("case", "plant", "request_text", "user", "reads", "write"), CASES, ids=[c[0] for c in CASES])
 def test_an_obedient_model_writes_nothing_without_a_human(deployment, text, case, plant, request_text, user, reads, write):
+    deployment.policy.requested.clear()  # taint alone is under test (test_request_bound_writes covers the rest)
     planted = text if not case.endswith("email") else f"{text.replace(' ', '.')}@example.com"
     with deployment.db.transaction() as conn:
         conn.execute(plant.replace(":text", "?"), (planted,) * plant.count(":text"))
@@ -294,6 +295,7 @@ def test_an_obedient_model_writes_nothing_without_a_human(deployment, text, case
 
 @pytest.mark.parametrize(("case", "plant", "request_text", "user", "reads", "write"), CASES[:1] + CASES[2:3] + CASES[5:6])
 def test_the_same_write_runs_on_its_own_in_a_clean_run(deployment, case, plant, request_text, user, reads, write):
+    deployment.policy.requested.clear()  # taint alone is under test: the request need not name the write
     """The control: without the untrusted read the write is autonomous, so the gate above is the taint's doing."""
     deployment.model = Obedient(script=[write])
     before = _writes(deployment)
@@ -304,6 +306,7 @@ def test_the_same_write_runs_on_its_own_in_a_clean_run(deployment, case, plant, 
 @pytest.mark.parametrize(("case", "plant", "request_text", "user", "reads", "write"), OWN, ids=[c[0] for c in OWN])
 def test_the_owners_own_words_do_not_taint_unless_the_scanner_flags_them(deployment, case, plant, request_text, user,
                                                                          reads, write):
+    deployment.policy.requested.clear()  # taint alone is under test: the request need not name the write
     for text, autonomous in ((QUIET, True), (INJECTION, False)):
         with deployment.db.transaction() as conn:
             conn.execute("UPDATE orders SET status = 'pending' WHERE id = 1008")
