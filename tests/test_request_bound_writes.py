@@ -46,23 +46,25 @@ def test_a_write_an_order_status_request_never_asked_for_waits_for_a_human(deplo
     assert effects(deployment) == before  # nothing ran
 
 
-def test_a_one_cent_refund_nobody_asked_for_waits_for_a_human(deployment):
+def refund_run(deployment: Deployment, amount: float, request: str):
+    """The billing model refunds ``amount`` on one of the customer's invoices, whatever they asked."""
     invoice = refundable_invoice(deployment, 1000)
     by_agent(deployment, {"billing": scripted(
-        call("refund_invoice", "r1", invoice_id=invoice, amount=0.01, reason="goodwill"), AIMessage("Done."))})
+        call("refund_invoice", "r1", invoice_id=invoice, amount=amount, reason="duplicate"), AIMessage("Done."))})
     result = Proctor(deployment=deployment).run(
-        f"Can you explain the charges on invoice {invoice}?", user_id=owner_of(deployment, "invoices", invoice))
+        request.format(invoice=invoice), user_id=owner_of(deployment, "invoices", invoice))
+    return result, refunds(deployment, invoice)
+
+
+def test_a_one_cent_refund_nobody_asked_for_waits_for_a_human(deployment):
+    result, refunded = refund_run(deployment, 0.01, "Can you explain the charges on invoice {invoice}?")
     assert result.status == "interrupted" and result.interrupts[0]["request"]["rule"] == "unrequested"
-    assert refunds(deployment, invoice) == 0
+    assert refunded == 0
 
 
 def test_a_refund_the_client_asked_for_runs_on_its_own(deployment):
-    invoice = refundable_invoice(deployment, 1000)
-    by_agent(deployment, {"billing": scripted(
-        call("refund_invoice", "r1", invoice_id=invoice, amount=5.0, reason="duplicate"), AIMessage("Refunded."))})
-    result = Proctor(deployment=deployment).run(
-        f"I was charged twice on invoice {invoice}, please refund $5", user_id=owner_of(deployment, "invoices", invoice))
-    assert result.status == "done" and refunds(deployment, invoice) == 1
+    result, refunded = refund_run(deployment, 5.0, "I was charged twice on invoice {invoice}, please refund $5")
+    assert result.status == "done" and refunded == 1
 
 
 def test_a_plan_step_cannot_ask_for_a_write_the_client_did_not(deployment):
