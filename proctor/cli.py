@@ -25,7 +25,7 @@ FEATURES = (
     "proctor.tracing.cli",  # traces
     "proctor.releases.cli",  # release
     "proctor.evals.cli",  # eval
-    "proctor.replay_cli",  # replay
+    "proctor.replay.cli",  # replay
     "proctor.redteam.cli",  # redteam
 )
 
