@@ -19,7 +19,7 @@ from types import ModuleType
 from langchain_core.language_models import BaseChatModel
 from langchain_core.tools import BaseTool
 
-from proctor import handoff, toolkit
+from proctor import escalations, toolkit
 from proctor.approvals.ledger import ApprovalLedger
 from proctor.approvals.policy import ApprovalPolicy, load_policy
 from proctor.db import Database
@@ -60,7 +60,7 @@ class Deployment:
     def db(self) -> Database:
         """The domain database, migrated and seeded on first use."""
         db = Database(self.settings.domain_url)
-        db.migrate([*toolkit.MIGRATIONS, *handoff.MIGRATIONS])
+        db.migrate([*toolkit.MIGRATIONS, *escalations.MIGRATIONS])
         for module in self._modules:
             if hasattr(module, "MIGRATIONS"):
                 db.migrate(module.MIGRATIONS)

@@ -15,7 +15,7 @@ from proctor.guards.loops import LoopBreaker
 from proctor.guards.malformed import ToolArguments
 from proctor.guards.provenance import owner_key
 from proctor.guards.untrusted import UntrustedContent
-from proctor.handoff import escalate
+from proctor.escalations import escalate
 from proctor.models import ModelNotConfigured
 
 if TYPE_CHECKING:
