@@ -28,7 +28,7 @@ from proctor.guards.stack import fallback_model, guardrails, input_guards
 from proctor.guards.state import TurnGuards, carried, emit, fresh_turn, run_marker
 from proctor.guards.usage import RateLimited
 from proctor.escalations import escalate
-from proctor.models import router_model
+from proctor.chat_models import router_model
 from proctor.ownership import OwnershipGuard
 from proctor.settings import Settings
 from proctor.specialists import build_specialist

@@ -29,7 +29,7 @@ from proctor.graphs.classifier import Example, FastClassifier, check_routes, loa
 from proctor.releases.bundle import Release
 from proctor.guards.usage import Usage
 from proctor.identity import Directory, StaffDirectory, ThreadRequesters, load_staff
-from proctor.models import chat_model
+from proctor.chat_models import chat_model
 from proctor.ownership import check_declared
 from proctor.settings import Settings
 from proctor.specialists import AgentSpec, load_specs
@@ -153,7 +153,7 @@ class Deployment:
         return self.chat_model(spec.model) if spec.model else self.model
 
     def chat_model(self, name: str | None = None) -> BaseChatModel:
-        """``proctor.models.chat_model``; an offline one knows this desk's hints and plans with its classifier."""
+        """``proctor.chat_models.chat_model``; an offline one knows this desk's hints and plans with its classifier."""
         from proctor.graphs.plan_execute import Plan, offline_planner
 
         planner = offline_planner(lambda: self.classifier)

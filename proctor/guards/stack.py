@@ -16,7 +16,7 @@ from proctor.guards.malformed import ToolArguments
 from proctor.guards.provenance import owner_key
 from proctor.guards.untrusted import UntrustedContent
 from proctor.escalations import escalate
-from proctor.models import ModelNotConfigured
+from proctor.chat_models import ModelNotConfigured
 
 if TYPE_CHECKING:
     from proctor.deployment import Deployment
