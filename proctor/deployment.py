@@ -27,7 +27,7 @@ from proctor.desk import Desk, DeskError, desk_of
 from proctor.errors import ProctorError
 from proctor.graphs.classifier import Example, FastClassifier, check_routes, load_examples, with_agent_examples
 from proctor.releases.bundle import Release
-from proctor.guards.usage import Usage
+from proctor.guards.usage import UsageLedger
 from proctor.identity import Directory, StaffDirectory, ThreadRequesters, load_staff
 from proctor.chat_models import chat_model
 from proctor.ownership import check_declared
@@ -122,8 +122,8 @@ class Deployment:
         return None
 
     @cached_property
-    def usage(self) -> Usage:
-        return Usage(self.db, self.settings.guards)
+    def usage(self) -> UsageLedger:
+        return UsageLedger(self.db, self.settings.guards)
 
     @cached_property
     def policy(self) -> ApprovalPolicy:
