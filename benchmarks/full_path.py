@@ -316,10 +316,10 @@ def components(settings: Settings, model: BaseChatModel, calls: int) -> list[tup
     alone = {"configurable": {"thread_id": "component"}}
     pieces: list[tuple[str, Callable[[], object]]] = [
         ("release pin of the new thread (`ReleaseStore.pin`, one write transaction)", lambda: desk.release_of(str(uuid.uuid4()), "u")),
-        ("per-user daily quota (`Usage.admit`, one write transaction)", lambda: deployment.usage.admit(next(users))),
+        ("per-user daily quota (`UsageLedger.admit`, one write transaction)", lambda: deployment.usage.admit(next(users))),
         ("route decision (`FrontDoor.decide`: multi-part rule + TF-IDF/SVM classifier)", lambda: front.decide(request.text)),
         ("injection scan of the request (`scan`)", lambda: scan(request.text)),
-        ("cost settlement (`Usage.settle`, one write transaction)", lambda: deployment.usage.settle(
+        ("cost settlement (`UsageLedger.settle`, one write transaction)", lambda: deployment.usage.settle(
             user_id="u", route=request.route, usd=0.0001, thread_id="t", trace_id=None)),
         ("trace built and saved (`TraceCapture.finish` + `TraceStore.save`)", lambda: store.save(capture.finish(settings.prices))),
         ("final state read back (`graph.get_state`)", lambda: graph.get_state(config)),

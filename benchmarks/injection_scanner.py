@@ -43,7 +43,7 @@ GOLDEN = ROOT / "evals" / "golden" / "v1.jsonl"
 def desk_sets() -> list[Corpus]:
     """The desk's own data, never trained on: what the agents read, and what customers ask."""
     sets = [Corpus("desk_kb_and_tickets", True, False,
-                   [("benign", f"{title}\n{body}") for title, _, body in KB_ARTICLES]
+                   [("benign", f"{a.title}\n{a.body}") for a in KB_ARTICLES]
                    + [("benign", f"{subject}\n{body}") for subject, body in TICKETS])]  # fmt: skip
     if GOLDEN.exists():
         tasks = [json.loads(line) for line in GOLDEN.read_text().splitlines() if line.strip()]
@@ -90,7 +90,7 @@ def leave_one_family_out(public_root: Path) -> str:
     families = np.array(rows.families)
     benign_sets = [c for c in held_out(load_corpora(public_root) if public_root.is_dir() else []) if not c.attack]
     benign = [t for c in benign_sets for _, t in c.items]
-    carriers = [f"{subject}\n{body}" for subject, body in TICKETS] + [body for _, _, body in KB_ARTICLES]
+    carriers = [f"{subject}\n{body}" for subject, body in TICKETS] + [a.body for a in KB_ARTICLES]
     lines = ["| held-out family | texts | recall alone | recall planted in desk text | FPR on held-out benign |",
              "|---|---:|---:|---:|---:|"]  # fmt: skip
     for family in synthetic.ATTACK_FAMILIES:

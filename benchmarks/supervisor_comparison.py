@@ -45,7 +45,7 @@ from proctor.evals.desks import DeskCopies
 from proctor.evals.golden import SEED, load_golden
 from proctor.evals.task import Task, ToolCall
 from proctor.evals.trajectory import match
-from proctor.models import chat_model
+from proctor.chat_models import chat_model
 from proctor.runner import Proctor
 from proctor.settings import Settings
 from proctor.specialists import default_middleware, tools_for

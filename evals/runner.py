@@ -34,7 +34,7 @@ from proctor.evals.report import Gate, GoldenRef, Report, by_route, failing, met
 from proctor.evals.settings import EvalSettings
 from proctor.evals.target import make_target
 from proctor.evals.task import Task
-from proctor.models import chat_model
+from proctor.chat_models import chat_model
 from proctor.releases.bundle import Release
 from proctor.releases.gate import report_path
 from proctor.releases.store import ReleaseStore

@@ -27,8 +27,8 @@ from proctor.guards.meter import BudgetSpent, Meter
 from proctor.guards.stack import fallback_model, guardrails, input_guards
 from proctor.guards.state import TurnGuards, carried, emit, fresh_turn, run_marker
 from proctor.guards.usage import RateLimited
-from proctor.handoff import escalate
-from proctor.models import router_model
+from proctor.escalations import escalate
+from proctor.chat_models import router_model
 from proctor.ownership import OwnershipGuard
 from proctor.settings import Settings
 from proctor.specialists import build_specialist

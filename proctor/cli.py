@@ -21,11 +21,11 @@ from proctor.settings import SETTINGS_ERRORS, check_argv, problem
 # Each module adds its own subcommands through ``register(commands)``: one line per feature.
 FEATURES = (
     "proctor.approvals.cli",  # approvals, approve, reject
-    "proctor.approvals.review_cli",  # review
+    "proctor.review.cli",  # review
     "proctor.tracing.cli",  # traces
     "proctor.releases.cli",  # release
     "proctor.evals.cli",  # eval
-    "proctor.replay_cli",  # replay
+    "proctor.replay.cli",  # replay
     "proctor.redteam.cli",  # redteam
 )
 

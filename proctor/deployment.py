@@ -19,7 +19,7 @@ from types import ModuleType
 from langchain_core.language_models import BaseChatModel
 from langchain_core.tools import BaseTool
 
-from proctor import handoff, toolkit
+from proctor import escalations, toolkit
 from proctor.approvals.ledger import ApprovalLedger
 from proctor.approvals.policy import ApprovalPolicy, load_policy
 from proctor.db import Database
@@ -27,9 +27,9 @@ from proctor.desk import Desk, DeskError, desk_of
 from proctor.errors import ProctorError
 from proctor.graphs.classifier import Example, FastClassifier, check_routes, load_examples, with_agent_examples
 from proctor.releases.bundle import Release
-from proctor.guards.usage import Usage
+from proctor.guards.usage import UsageLedger
 from proctor.identity import Directory, StaffDirectory, ThreadRequesters, load_staff
-from proctor.models import chat_model
+from proctor.chat_models import chat_model
 from proctor.ownership import check_declared
 from proctor.settings import Settings
 from proctor.specialists import AgentSpec, load_specs
@@ -60,7 +60,7 @@ class Deployment:
     def db(self) -> Database:
         """The domain database, migrated and seeded on first use."""
         db = Database(self.settings.domain_url)
-        db.migrate([*toolkit.MIGRATIONS, *handoff.MIGRATIONS])
+        db.migrate([*toolkit.MIGRATIONS, *escalations.MIGRATIONS])
         for module in self._modules:
             if hasattr(module, "MIGRATIONS"):
                 db.migrate(module.MIGRATIONS)
@@ -122,8 +122,8 @@ class Deployment:
         return None
 
     @cached_property
-    def usage(self) -> Usage:
-        return Usage(self.db, self.settings.guards)
+    def usage(self) -> UsageLedger:
+        return UsageLedger(self.db, self.settings.guards)
 
     @cached_property
     def policy(self) -> ApprovalPolicy:
@@ -153,7 +153,7 @@ class Deployment:
         return self.chat_model(spec.model) if spec.model else self.model
 
     def chat_model(self, name: str | None = None) -> BaseChatModel:
-        """``proctor.models.chat_model``; an offline one knows this desk's hints and plans with its classifier."""
+        """``proctor.chat_models.chat_model``; an offline one knows this desk's hints and plans with its classifier."""
         from proctor.graphs.plan_execute import Plan, offline_planner
 
         planner = offline_planner(lambda: self.classifier)

@@ -20,11 +20,10 @@ from langsmith import testing as t
 from proctor.evals import dataset
 from proctor.evals.desks import DeskCopies
 from proctor.evals.evaluators import GATES, evaluators
-from tests.test_evals import POLICY
 from proctor.evals.golden import SEED, GoldenSet, load_golden
 from proctor.evals.target import make_target
 from proctor.settings import Settings
-from tests.test_evals import run_of
+from tests.evals_support import POLICY, run_of
 
 # What the offline desk does right, one per kind of work.
 TASKS = [

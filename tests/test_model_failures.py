@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from proctor.cli import MODEL_FAILED, main
-from proctor.models import UnpricedModel, chat_model
+from proctor.chat_models import UnpricedModel, chat_model
 from proctor.pricing import DEFAULT_REMOTE_PRICE, FREE, ModelPrice, cost_usd
 from proctor.runner import Proctor
 from proctor.settings import Settings

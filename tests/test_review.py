@@ -8,7 +8,7 @@ import pytest
 
 from proctor.agents import SPEC_DIR
 from proctor.approvals.ledger import NotAllowed
-from proctor.approvals.review import ReviewError, ReviewQueue, load_rubric
+from proctor.review import ReviewError, ReviewQueue, load_rubric
 from proctor.runner import Proctor
 from proctor.tracing.record import store_for
 

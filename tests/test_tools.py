@@ -22,7 +22,7 @@ from proctor.tools import MIGRATIONS, TOOLS, prepare_desk, seed_desk
 from proctor.tools.account import ACCOUNT_TOOLS
 from proctor.tools.billing import BILLING_TOOLS
 from proctor.tools.orders import ORDERS_TOOLS
-from proctor.tools.seed import TABLES
+from proctor.tools.seed import KB_ARTICLES_PATH, TABLES, load_articles
 from proctor.tools.support import SUPPORT_TOOLS
 
 SPECS = {spec.name: spec for spec in TOOLS}
@@ -139,6 +139,15 @@ def test_seed_sizes_and_consistency(db: Database) -> None:
     assert value(db, "SELECT MAX(created_at) FROM orders") <= "2026-11-20"
     assert value(db, "SELECT COUNT(*) FROM invoices i JOIN customers c ON c.id = i.customer_id"
                      " WHERE c.status = 'closed' AND i.status = 'open'") == 0  # fmt: skip
+
+
+def test_the_knowledge_base_is_seeded_from_its_data_file(db: Database) -> None:
+    """``kb_articles.toml`` is the knowledge base: every article, in file order, each body one paragraph."""
+    articles = load_articles(KB_ARTICLES_PATH)
+    rows = db.query("SELECT id, title, tags, body FROM kb_articles ORDER BY rowid")
+    assert [tuple(r[k] for k in ("id", "title", "tags", "body")) for r in rows] == [tuple(a) for a in articles]
+    assert [a.id for a in articles] == [f"KB-{n:03d}" for n in range(1, len(articles) + 1)]
+    assert all(a.title and a.tags and a.body and "\n" not in a.body and "  " not in a.body for a in articles)
 
 
 def test_seed_and_prepare_are_idempotent(db: Database) -> None:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import random
 import sqlite3
+import tomllib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from pathlib import Path
+from typing import Any, NamedTuple
 
 from proctor.db import Database
 from proctor.tools.schema import DESK_TODAY
@@ -98,6 +100,30 @@ TICKETS = [
     ("Headset pairing fails", "The Headset Pro will not pair with my laptop over Bluetooth."),
 ]
 
+# The knowledge base is data: one [[article]] per article, policies matching what the tools enforce.
+KB_ARTICLES_PATH = Path(__file__).with_name("kb_articles.toml")
+
+
+class Article(NamedTuple):
+    """A knowledge-base article, one ``[[article]]`` of ``kb_articles.toml``."""
+
+    id: str
+    title: str
+    tags: str  # comma-separated
+    body: str
+
+
+def load_articles(path: Path = KB_ARTICLES_PATH) -> list[Article]:
+    """The articles of ``path``, in file order (the order they are seeded in)."""
+    articles = [Article(**record) for record in tomllib.loads(path.read_text(encoding="utf-8"))["article"]]
+    ids = [a.id for a in articles]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"{path}: article ids must be unique")
+    return articles
+
+
+KB_ARTICLES = load_articles()
+
 
 @dataclass
 class _Rows:
@@ -148,8 +174,8 @@ def generate(rng: random.Random) -> _Rows:
     rows.add("desk_meta", key="today", value=DESK_TODAY)
     for code, name, price in PLANS:
         rows.add("plans", code=code, name=name, monthly_price_cents=price)
-    for number, (title, tags, body) in enumerate(KB_ARTICLES, start=1):
-        rows.add("kb_articles", id=f"KB-{number:03d}", title=title, body=body, tags=tags)
+    for article in KB_ARTICLES:
+        rows.add("kb_articles", id=article.id, title=article.title, body=article.body, tags=article.tags)
     # Distinct company names give every customer their own email domain.
     companies = rng.sample([f"{w} {k}" for w in COMPANY_WORDS for k in COMPANY_KINDS], N_CUSTOMERS)
     customers = [_customer(rows, rng, n, company) for n, company in enumerate(companies, start=1)]
@@ -359,352 +385,3 @@ def _address(rng: random.Random) -> str:
 
 def _d(day: date) -> str:
     return day.isoformat()
-
-
-# (title, tags, body). Policies here match what the tools enforce.
-KB_ARTICLES = [
-    (
-        "Reset your password",
-        "password, reset, login, sign in, locked out, forgot",
-        "If you forgot your password, open the sign-in page and choose 'Forgot password', or ask "
-        "support to send a password reset email. The reset link is valid for 60 minutes and can be "
-        "used once. Setting a new password signs you out of every other device. If the email does not "
-        "arrive within ten minutes, check your spam folder and make sure you used the address your "
-        "workspace invited.",
-    ),
-    (
-        "Set up two-factor authentication (2FA)",
-        "2fa, two-factor, authenticator, security, login, mfa",
-        "Two-factor authentication adds a six-digit code from an authenticator app to every sign-in. "
-        "Turn it on under Profile > Security > Two-factor authentication and scan the QR code with "
-        "any TOTP app. Save the ten backup codes shown once at the end of setup in a safe place. "
-        "Workspace owners can require 2FA for every member under Workspace settings > Security.",
-    ),
-    (
-        "Lost access to your 2FA device",
-        "2fa, two-factor, lost phone, backup codes, recovery, login",
-        "If you lost the phone with your authenticator app, sign in with one of your backup codes "
-        "and set up 2FA again on the new device. Without backup codes, a workspace owner or admin can "
-        "reset 2FA for you from the Members page. If you are the only owner, contact support from your "
-        "account email address; for your security, we verify ownership before removing 2FA, which "
-        "takes up to two business days.",
-    ),
-    (
-        "Locked out after too many sign-in attempts",
-        "locked out, login, sign in, password, attempts, security",
-        "After ten failed sign-in attempts in an hour, the account is locked for 30 minutes to stop "
-        "password guessing. Waiting 30 minutes unlocks it automatically. Resetting your password also "
-        "unlocks the account immediately. If you did not make those attempts, reset your password and "
-        "turn on two-factor authentication.",
-    ),
-    (
-        "How the billing cycle works",
-        "billing, billing cycle, invoice, subscription, monthly, charge",
-        "Subscriptions are billed monthly in advance. An invoice is issued on the 1st of every month "
-        "and charged to the card on file within two days. Invoices are in US dollars. An invoice stays "
-        "open until it is paid; open invoices must be settled before an account can be closed.",
-    ),
-    (
-        "Understanding your invoice",
-        "invoice, billing, charge, receipt, statement",
-        "Every invoice has an id like INV-10001, an amount, a status and the date it was issued. "
-        "Status 'open' means not paid yet, 'paid' means we received the payment, and 'void' means the "
-        "invoice was cancelled and nothing is owed. Device orders get their own invoice, which includes "
-        "the shipping fee. You can download any invoice as a PDF from Billing > Invoices.",
-    ),
-    (
-        "Refund policy",
-        "refund, refunds, money back, policy, billing",
-        "We refund a paid invoice to the original payment method; refunds arrive in 5 to 10 business "
-        "days depending on your bank. A refund can never exceed what was paid on that invoice minus "
-        "what was already refunded. Subscription months already used are not refunded, but we can "
-        "issue an account credit instead. Device refunds follow the 30-day returns policy.",
-    ),
-    (
-        "Charged twice? Duplicate charges explained",
-        "duplicate charge, charged twice, double charge, refund, billing, payment",
-        "Occasionally a payment is captured twice for the same invoice, for example when a card "
-        "payment is retried after a timeout. If your statement shows two identical charges for one "
-        "invoice, we refund the extra charge in full; you keep paying only once. The refund of the "
-        "duplicate goes back to the same card within 5 to 10 business days. A pending authorization "
-        "that disappears after a few days is not a duplicate charge.",
-    ),
-    (
-        "Change your plan: upgrades and downgrades",
-        "plan, upgrade, downgrade, change plan, subscription, pricing",
-        "Owners and admins can change the plan under Billing > Plan, or ask support to do it. The new "
-        "plan takes effect immediately and the new monthly price applies from the next invoice on "
-        "the 1st; we do not prorate the current month. Downgrading may turn off features your workspace "
-        "uses, such as SSO on Starter. You can change plans as often as you like.",
-    ),
-    (
-        "Plans and pricing",
-        "plan, pricing, price, starter, growth, scale, enterprise, subscription",
-        "Starter costs $19 per month and suits a single small team. Growth costs $49 per month and adds "
-        "unlimited members and device management. Scale costs $129 per month and adds SSO, audit logs "
-        "and priority support. Enterprise costs $399 per month and adds a named success manager and "
-        "custom data retention.",
-    ),
-    (
-        "Update your payment method",
-        "payment method, card, billing, credit card, update",
-        "Owners and admins can replace the card on file under Billing > Payment method. The new card is "
-        "used for the next invoice and for retrying any open invoice. We never store full card numbers: "
-        "payments are handled by our card processor. Changing the card does not refund or re-charge "
-        "past invoices.",
-    ),
-    (
-        "Failed payments and retries",
-        "failed payment, declined, card, retry, open invoice, billing",
-        "If a charge is declined, the invoice stays open and we retry it after 3, 5 and 7 days. We email "
-        "the workspace owner after each failed attempt. Updating the payment method triggers an "
-        "immediate retry. After the last failed retry the workspace becomes read-only until the invoice "
-        "is paid.",
-    ),
-    (
-        "Account credits",
-        "credit, credits, goodwill, balance, billing",
-        "An account credit is money kept on your account that pays future invoices before your card is "
-        "charged. Support can issue a credit of up to $500 at a time, for example after an outage or a "
-        "late delivery. Credits never expire while the account is active and cannot be paid out as "
-        "cash. Your credit balance is shown under Billing > Credits.",
-    ),
-    (
-        "Taxes and company details on invoices",
-        "tax, vat, sales tax, invoice, company name, billing",
-        "Invoices show the company name and billing address saved under Billing > Details. Add your "
-        "VAT or tax id there and it will appear on every future invoice. Already issued invoices are not "
-        "changed, but support can re-issue them with the new details on request. Prices are shown "
-        "before sales tax, which is added where required by law.",
-    ),
-    (
-        "Shipping times and carriers",
-        "shipping, delivery, carrier, ups, fedex, usps, dhl, how long",
-        "Orders leave our warehouse within one business day of payment. Standard shipping takes 3 to 5 "
-        "business days, expedited 2 business days and express arrives the next business day. We ship "
-        "with UPS, FedEx, USPS and DHL depending on the address. You get a tracking number by email as "
-        "soon as the order ships.",
-    ),
-    (
-        "Shipping fees and shipping refunds",
-        "shipping fee, shipping, delivery fee, refund shipping, late delivery",
-        "Standard shipping costs $4.99, expedited $9.99, express $14.99 and Saturday delivery $24.99; "
-        "some promotions ship for free. The shipping fee is part of the order's invoice. If an order is "
-        "cancelled, or a delivery arrives later than the promised window, we refund the shipping fee "
-        "once. A shipping fee is never refunded twice for the same order.",
-    ),
-    (
-        "Track your order",
-        "tracking, track order, shipped, where is my order, delivery, package",
-        "Once an order ships, its status changes to 'shipped' and the carrier's tracking number appears "
-        "on the order page and in the shipping email. Tracking can take up to 24 hours to show the first "
-        "scan. If tracking has not moved for five business days, contact support with your order "
-        "number and we will open a trace with the carrier.",
-    ),
-    (
-        "Change the shipping address of an order",
-        "address, shipping address, change address, order, delivery",
-        "You can change the shipping address while the order is pending or processing, that is before "
-        "it ships. Once an order has shipped, the address cannot be changed by us; you can ask the "
-        "carrier to redirect the package using the tracking number. Give the full new address with "
-        "street, city, state and ZIP code.",
-    ),
-    (
-        "Cancel an order",
-        "cancel order, cancellation, order, pending, processing",
-        "An order can be cancelled while it is pending or processing. Shipped orders cannot be "
-        "cancelled: wait for the delivery and start a return instead. Cancelling an order does not by "
-        "itself move money; any payment already captured is refunded to the original payment method, "
-        "shipping fee included.",
-    ),
-    (
-        "Returns policy: 30 days",
-        "return, returns, return policy, 30 days, refund, device",
-        "You can return any device within 30 days of its delivery date, for any reason. The device "
-        "should come back with its accessories; we refund the device price once the return is received "
-        "and inspected. Shipping fees are not refunded for returns unless the device was defective. "
-        "After 30 days, defective devices are covered by the warranty instead.",
-    ),
-    (
-        "How to start a return",
-        "return, start a return, send back, rma, device",
-        "Ask support to start a return with your order number, or use Orders > Return. A return can be "
-        "started only for a delivered order, within 30 days of delivery, and only once per order. You "
-        "receive a prepaid label by email within one business day. Drop the parcel at any location of "
-        "the carrier printed on the label.",
-    ),
-    (
-        "Damaged or defective on arrival",
-        "damaged, defective, broken, dead on arrival, return, replacement",
-        "If a device arrives damaged or does not power on, take a photo of the device and the box and "
-        "contact support within 30 days of delivery. We start a return and ship a replacement as soon as "
-        "the carrier scans the returned parcel. For defective devices we also refund the shipping fee.",
-    ),
-    (
-        "Set up your Desk Hub",
-        "desk hub, setup, device, wi-fi, pairing, install",
-        "Plug the Desk Hub into power and wait for the ring light to pulse blue. Open the app, choose "
-        "Devices > Add device and follow the steps to join it to your 2.4 GHz or 5 GHz Wi-Fi. The hub "
-        "installs the latest firmware during setup, which can take five minutes. A solid white light "
-        "means the hub is ready.",
-    ),
-    (
-        "Desk Hub keeps going offline",
-        "desk hub, offline, wi-fi, troubleshooting, disconnect, device",
-        "A hub that drops offline usually has a weak Wi-Fi signal: move it within ten meters of the "
-        "router or use the Ethernet port. Check that your network allows outgoing connections on port "
-        "443. Restart the hub by holding the button for five seconds. If it still disconnects, reset it "
-        "to factory settings by holding the button for 20 seconds and set it up again.",
-    ),
-    (
-        "Set up the Conference Cam 4K",
-        "conference cam, camera, setup, usb, video, device",
-        "Connect the Conference Cam 4K to your computer or Smart Dock with the included USB-C cable. It "
-        "works as a standard webcam, with no driver needed, in every major video app. Mount it at eye "
-        "level on top of the display with the clamp. Use the app to turn on auto-framing and noise "
-        "reduction.",
-    ),
-    (
-        "Conference Cam shows no video or a blurry picture",
-        "conference cam, camera, blurry, no video, troubleshooting, focus",
-        "If the camera shows no video, check that your video app selected 'Conference Cam 4K' and that "
-        "the privacy shutter is open. A blurry picture usually means a protective film is still on the "
-        "lens or autofocus is off in the app. Use a USB 3 port: on USB 2 the camera falls back to a low "
-        "resolution. Update the firmware from the app if the problem persists.",
-    ),
-    (
-        "Set up and pair the Badge Reader",
-        "badge reader, setup, pairing, door, access, device",
-        "Mount the Badge Reader next to the door with the included template and screws. Power it over "
-        "PoE or with the adapter. In the app, open Devices > Add device, scan the code on the back of "
-        "the reader and assign it to a door. Test it with a member's badge before removing the old "
-        "reader.",
-    ),
-    (
-        "Headset Pro pairing and audio problems",
-        "headset pro, headset, bluetooth, pairing, audio, microphone, troubleshooting",
-        "To pair the Headset Pro, hold the power button for six seconds until the light flashes blue "
-        "and red, then choose it in your computer's Bluetooth settings. If others cannot hear you, "
-        "select 'Headset Pro' as the microphone in your call app. Crackling audio usually means "
-        "interference: keep the USB dongle away from USB 3 ports. Reset the headset by holding both "
-        "volume buttons for ten seconds.",
-    ),
-    (
-        "Set up the Room Display 10-inch",
-        "room display, display, setup, meeting room, calendar, device",
-        "Mount the Room Display outside the meeting room and power it over PoE. In the app, add it under "
-        "Devices and connect it to the room's calendar. The display shows whether the room is free and "
-        "lets people book it on the spot. It updates its firmware automatically at night.",
-    ),
-    (
-        "Set up the Smart Dock",
-        "smart dock, dock, setup, usb-c, monitor, device",
-        "Connect the Smart Dock to power, then to your laptop with the USB-C cable. It charges the "
-        "laptop with up to 96 watts and drives two monitors over HDMI. If a monitor stays black, check "
-        "that your laptop's USB-C port supports video output. The dock also connects a Conference Cam "
-        "and a Headset Pro without extra cables.",
-    ),
-    (
-        "Door Sensor Kit installation",
-        "door sensor, sensor, setup, install, device",
-        "The Door Sensor Kit contains two sensors and magnets. Stick the sensor to the door frame and "
-        "the magnet to the door, no more than 1 cm apart when closed. Pair each sensor with a Desk Hub "
-        "under Devices > Add device. Batteries last about two years and the app warns you a month "
-        "before they run out.",
-    ),
-    (
-        "Firmware updates for devices",
-        "firmware, update, device, desk hub, camera, security",
-        "Devices check for firmware updates every night and install them between 2 and 4 a.m. local "
-        "time. You can start an update at any time from the device page in the app. Do not unplug a "
-        "device while the light is pulsing during an update. Release notes are published on the status "
-        "page.",
-    ),
-    (
-        "Device warranty",
-        "warranty, defective, repair, replacement, device",
-        "Every device has a two-year limited warranty from its delivery date. The warranty covers "
-        "hardware defects, not accidental damage or wear. To make a claim, contact support with the "
-        "order number and a short description of the fault; we replace the device after diagnosis. "
-        "Within the first 30 days you can simply return it instead.",
-    ),
-    (
-        "Workspace roles and permissions",
-        "roles, permissions, owner, admin, member, viewer, workspace",
-        "Every workspace member has one role. Owners control billing, plan and account closure and can "
-        "change anyone's role. Admins manage members, devices and settings but not billing. Members use "
-        "the workspace and manage their own devices, and viewers can only see. A workspace always keeps "
-        "at least one owner: make someone else owner before changing the last owner's role.",
-    ),
-    (
-        "Invite and remove workspace members",
-        "invite, members, remove member, workspace, users, offboarding",
-        "Owners and admins invite people under Workspace > Members > Invite, choosing their role. An "
-        "invitation is valid for seven days. Removing a member signs them out immediately and keeps the "
-        "content they created. To offboard someone who left the company, remove them or change their "
-        "role to viewer.",
-    ),
-    (
-        "Transfer workspace ownership",
-        "owner, ownership, transfer, roles, workspace",
-        "To hand a workspace to someone else, first give them the owner role, then change your own role "
-        "if you wish. Support can change roles on request from the account email address. Only owners "
-        "can close the account or change the plan. A workspace can have several owners.",
-    ),
-    (
-        "Close your account",
-        "close account, cancel account, delete account, account closure",
-        "An owner can close the account under Settings > Account, or ask support. All open invoices "
-        "must be paid first. Closing the account cancels the subscription at once, signs every member "
-        "out and stops all future invoices. Export your data before closing: it is kept for 30 days and "
-        "then deleted permanently.",
-    ),
-    (
-        "Export your data",
-        "export, data export, download, backup, gdpr",
-        "Owners and admins can export all workspace data under Settings > Data export. The export is a "
-        "ZIP of CSV and JSON files and is ready within an hour; we email a download link valid for seven "
-        "days. Device logs from the last 90 days are included. Exports are available for 30 days after "
-        "an account is closed.",
-    ),
-    (
-        "Data retention and deletion",
-        "retention, deletion, privacy, gdpr, closed account, data",
-        "We keep workspace data while the account is active. After an account is closed, data is kept "
-        "for 30 days so it can be exported or the account reopened, then deleted from all systems "
-        "within another 30 days. Invoices are kept for seven years because tax law requires it. "
-        "Enterprise plans can set custom retention periods.",
-    ),
-    (
-        "Single sign-on (SSO) with SAML",
-        "sso, saml, single sign-on, okta, azure ad, login, security",
-        "Single sign-on is available on the Scale and Enterprise plans. An owner enables it under "
-        "Settings > Security > SSO by entering the identity provider's metadata URL. Once SSO is "
-        "enforced, members sign in through the identity provider and passwords are no longer used. Keep "
-        "one owner able to sign in with a password as a break-glass account.",
-    ),
-    (
-        "Contact support and response times",
-        "support, ticket, contact, response time, priority, escalate",
-        "Open a ticket from the Help menu or by email. We answer urgent tickets within one hour, high "
-        "priority within four hours, normal within one business day and low within three business "
-        "days. Scale and Enterprise customers get priority handling. Urgent means your whole workspace "
-        "cannot work; a support agent can escalate a ticket to a senior engineer.",
-    ),
-    (
-        "Service status and outages",
-        "status, outage, down, incident, service",
-        "Live service status and incident history are on our status page. During an incident we post "
-        "updates at least every 30 minutes until it is resolved. After a major outage we publish a "
-        "report within five business days. Customers affected by a long outage may receive an account "
-        "credit.",
-    ),
-    (
-        "Change your account email address",
-        "email, change email, account, login, profile",
-        "You can change the email address you sign in with under Profile > Email. We send a "
-        "confirmation link to the new address, and the change takes effect once you click it. The old "
-        "address receives a notice, so a takeover cannot go unnoticed. The account owner's email is "
-        "also where invoices and security notices are sent.",
-    ),
-]

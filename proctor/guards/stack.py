@@ -15,8 +15,8 @@ from proctor.guards.loops import LoopBreaker
 from proctor.guards.malformed import ToolArguments
 from proctor.guards.provenance import owner_key
 from proctor.guards.untrusted import UntrustedContent
-from proctor.handoff import escalate
-from proctor.models import ModelNotConfigured
+from proctor.escalations import escalate
+from proctor.chat_models import ModelNotConfigured
 
 if TYPE_CHECKING:
     from proctor.deployment import Deployment

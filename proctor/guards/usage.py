@@ -61,7 +61,10 @@ class Alert(BaseModel):
     detail: str
 
 
-class Usage:
+class UsageLedger:
+    """The shared book of usage: each requester's requests and spend per day (admitted against the
+    daily allowances), each route's recent run costs, and the cost alerts raised from them."""
+
     def __init__(self, db: Database, settings: GuardSettings) -> None:
         self.db = db
         self.settings = settings

@@ -9,7 +9,7 @@ from proctor.db import Database, Migration
 
 MIGRATIONS = [
     Migration(
-        "handoff",
+        "handoff",  # the component's recorded name, from when this module was proctor/handoff.py: kept
         1,
         """
         CREATE TABLE escalations (

@@ -1,21 +1,20 @@
-"""Sampled review of autonomous work: a random sample of runs plus every flagged or failed one,
-scored by reviewers against an explicit rubric; scores summarised by agent and criterion."""
+"""The review queue: a random sample of autonomous runs plus every flagged or failed one, scored by
+reviewers against the rubric; scores summarised by agent and criterion."""
 
 from __future__ import annotations
 
 import random
 import statistics
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel
 
 from proctor.approvals.ledger import NotAllowed
 from proctor.approvals.policy import ApprovalPolicy
 from proctor.db import Database, Migration
-from proctor.errors import ProctorError
-from proctor.tomlfile import load_toml
+from proctor.review.errors import ReviewError
+from proctor.review.rubric import Rubric
 from proctor.tracing.store import TraceStore
 
 MIGRATIONS = [
@@ -47,37 +46,6 @@ MIGRATIONS = [
 Reason = Literal["sampled", "flagged", "failed"]
 
 
-class ReviewError(ProctorError):
-    """A review step that cannot be taken; nothing was changed."""
-
-
-class Criterion(BaseModel):
-    name: str = Field(pattern=r"^[a-z][a-z_]*$")
-    description: str
-    scale: tuple[int, int]
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Criterion:
-        if self.scale[0] >= self.scale[1]:
-            raise ValueError(f"criterion {self.name}: scale must go from low to high")
-        return self
-
-
-class Rubric(BaseModel):
-    version: str
-    criteria: list[Criterion] = Field(min_length=1)
-
-    def check(self, scores: dict[str, int]) -> None:
-        known = {c.name: c for c in self.criteria}
-        unknown = sorted(set(scores) - set(known))
-        if unknown:
-            raise ReviewError(f"unknown criteria {unknown}; the rubric has {sorted(known)}")
-        for name, score in scores.items():
-            low, high = known[name].scale
-            if not low <= score <= high:
-                raise ReviewError(f"{name} is scored {low} to {high}, not {score}")
-
-
 class ReviewItem(BaseModel):
     id: int
     trace_id: str
@@ -85,10 +53,6 @@ class ReviewItem(BaseModel):
     reason: Reason
     queued_at: str
     scored_by: list[str] = []
-
-
-def load_rubric(path: Path) -> Rubric:
-    return load_toml(path, Rubric, ReviewError, "rubric")
 
 
 class ReviewQueue:

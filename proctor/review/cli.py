@@ -8,7 +8,7 @@ import json
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from proctor.approvals.review import ReviewQueue
+    from proctor.review import ReviewQueue
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -42,7 +42,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def _queue() -> ReviewQueue:
     """The queue on the domain database and the trace store: no tools, no graph, so reads start fast."""
     from proctor.approvals.policy import load_policy
-    from proctor.approvals.review import ReviewQueue, load_rubric
+    from proctor.review import ReviewQueue, load_rubric
     from proctor.db import Database
     from proctor.desk import desk_of
     from proctor.settings import Settings
@@ -57,7 +57,7 @@ def _queue() -> ReviewQueue:
 
 
 def _sample(args: argparse.Namespace) -> int:
-    from proctor.approvals.review import ReviewError
+    from proctor.review import ReviewError
     from proctor.tracing.models import parse_duration
 
     try:
@@ -84,7 +84,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _score(args: argparse.Namespace) -> int:
-    from proctor.approvals.review import ReviewError
+    from proctor.review import ReviewError
 
     scores: dict[str, int] = {}
     for pair in args.scores.split(","):

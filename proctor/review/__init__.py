@@ -1,0 +1,38 @@
+"""Sampled review of autonomous work: a random sample of runs plus every flagged or failed one,
+scored by reviewers against an explicit rubric; scores summarised by agent and criterion.
+
+- ``rubric``: the criteria and their scales (``Rubric``, ``load_rubric``);
+- ``queue``: the review queue on the domain database (``ReviewQueue``, ``ReviewItem``);
+- ``errors``: ``ReviewError``;
+- ``cli``: ``proctor review``.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from proctor.review.errors import ReviewError
+    from proctor.review.queue import ReviewItem, ReviewQueue
+    from proctor.review.rubric import Criterion, Rubric, load_rubric
+
+# Imported on first use: building the CLI parser (which imports ``proctor.review.cli``) stays cheap.
+_LAZY = {
+    "ReviewError": "errors",
+    "ReviewItem": "queue",
+    "ReviewQueue": "queue",
+    "Criterion": "rubric",
+    "Rubric": "rubric",
+    "load_rubric": "rubric",
+}
+
+__all__ = ["Criterion", "ReviewError", "ReviewItem", "ReviewQueue", "Rubric", "load_rubric"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(f"proctor.review.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'proctor.review' has no attribute {name!r}")
