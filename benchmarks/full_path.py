@@ -69,6 +69,7 @@ from benchmarks.common import (
     median,
     offline_langsmith,
     table,
+    unlimited,
     verdict,
 )
 from proctor.approvals.gate import ApprovalGate
@@ -430,12 +431,6 @@ def where_it_goes(per_request: dict[str, list[float]], pieces: list[tuple[str, f
 
 def as_owner(request: Request, thread_id: str) -> RunContext:
     return RunContext(requester=Requester(id=request.owner, kind="customer"), thread_id=thread_id)
-
-
-def unlimited(settings: Settings) -> Settings:
-    """Daily per-user limits out of the way: each record's owner asks thousands of times."""
-    guards = settings.guards.model_copy(update={"requests_per_user_per_day": 10**9, "usd_per_user_per_day": 1e9})
-    return settings.model_copy(update={"guards": guards})
 
 
 def ratio(per_request: dict[str, list[float]], name: str, base: str) -> float:
