@@ -11,7 +11,7 @@ own copy of one seeded desk. Every request is a new thread.
   door (request check, per-user daily quota, injection scan, TF-IDF classifier), the specialist
   with its middleware (approval gate, that does not fire on a read; run budget; loop breaker;
   untrusted-content wrapping and scan; tool error handling and retry), the finish node (cost
-  settled per user and route), SQLite checkpointer, run recorder, trace capture saved to the
+  settled per user and route), SQLite checkpointer, the graph's own trace capture saved to the
   SQLite trace store, the final state read back into a ``RunResult``, and LangSmith's tracer to
   the same recorder.
 
@@ -77,7 +77,6 @@ from proctor.context import Requester, RunContext
 from proctor.deployment import Deployment
 from proctor.guards.injection import scan
 from proctor.guards.stack import guardrails
-from proctor.recorder import RunRecorder
 from proctor.runner import Proctor
 from proctor.settings import Settings
 from proctor.specialists import AgentSpec, build_specialist, tools_for
@@ -338,19 +337,20 @@ def components(settings: Settings, model: BaseChatModel, calls: int) -> list[tup
                                lambda: plain.invoke(message, alone, context=owner), calls)  # fmt: skip
     label = ("specialist middleware: approval gate, run budget, loop breaker, untrusted-content wrapping and scan of "
              "the tool result, tool error handling and retry (the specialist alone, with minus without)")  # fmt: skip
-    unsaved = build_graph(deployment=deployment, checkpointer=False)
+    unsaved = build_graph(deployment=deployment, checkpointer=False, tracing=False)
 
     def invoke(callbacks: list) -> object:
         return unsaved.invoke({"messages": [HumanMessage(request.text)]}, {"callbacks": callbacks}, context=as_owner(request, "x"))
 
-    callbacks = difference_ms(lambda: invoke([RunRecorder(), TraceCapture()]), lambda: invoke([]), calls)
-    watched = ("run recorder and trace capture callbacks during the run (the graph with minus without them)", callbacks)
+    callbacks = difference_ms(lambda: invoke([TraceCapture()]), lambda: invoke([]), calls)
+    watched = ("trace capture callback during the run (the untraced graph with minus without it)", callbacks)
     return [*timed[:4], (label, middleware), watched, *timed[4:], checkpointing(deployment, model, unsaved, calls)]
 
 
 def checkpointing(deployment: Deployment, model: BaseChatModel, unsaved: Any, calls: int) -> tuple[str, float]:
     """What SQLite checkpointing costs proctor's graph beyond what it costs the bare graph."""
-    saved = build_graph(deployment=deployment, checkpointer=sqlite_saver(deployment.settings.data_dir / "cp-proctor.sqlite"))
+    saved = build_graph(deployment=deployment, checkpointer=sqlite_saver(deployment.settings.data_dir / "cp-proctor.sqlite"),
+                        tracing=False)  # fmt: skip
     bare_file = sqlite_saver(deployment.settings.data_dir / "cp-bare.sqlite")
     bare_saved = build_bare_graph(model, deployment.tools, deployment.specs, bare_file)
     bare_unsaved = build_bare_graph(model, deployment.tools, deployment.specs, None)

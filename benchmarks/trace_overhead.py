@@ -1,5 +1,8 @@
 """What tracing adds to a run: TraceCapture (and saving the trace) against LangSmith's tracer.
 
+"TraceCapture + save" is the graph as ``build_graph`` ships it (it traces its own runs); the other
+modes run the same graph built untraced (``tracing=False``), with or without a handler.
+
 One supervisor run (front door -> orders specialist: 2 model calls, 1 tool call) on the offline
 model, no checkpointer. LangSmith's tracer sends to the local recorder (benchmarks/recorder.py), which
 runs in another process: what is measured is the client's own serialisation and batching, not a
@@ -40,20 +43,21 @@ from proctor.deployment import Deployment
 from proctor.settings import Settings
 from proctor.tracing.capture import TraceCapture
 from proctor.tracing.langsmith import flush_langsmith, langsmith_callbacks
-from proctor.tracing.record import record_run
 from proctor.tracing.settings import TraceSettings
 
 TARGET = 0.5
 OWNER = RunContext(requester=Requester(id="CUS-0280", kind="customer"), thread_id="bench")  # order 1001's
-BASE, CAPTURE, SAVED, LANGSMITH = "no tracing", "TraceCapture", "TraceCapture + save (record_run)", "LangSmith tracer"
+BASE, CAPTURE, SAVED, LANGSMITH = "no tracing", "TraceCapture", "TraceCapture + save (the graph as built)", "LangSmith tracer"
 
 
 def modes(folder: Path, recorder_url: str) -> tuple[dict[str, Callable[[], dict]], Callable[[], None]]:
     """The four ways of running the same request, and the LangSmith flush."""
     # Order 1001's owner asks every time, with the daily limits out of the way.
     settings = unlimited(Settings(data_dir=folder))
-    graph = build_graph(deployment=Deployment(settings), checkpointer=False)
     store_only = TraceSettings(langsmith_tracing=False)
+    deployment = Deployment(settings)
+    graph = build_graph(deployment=deployment, checkpointer=False, tracing=False)
+    traced = build_graph(deployment=deployment, checkpointer=False, tracing=store_only)
     langsmith = TraceSettings(langsmith_tracing=True, langsmith_api_key="unused", langsmith_endpoint=recorder_url)
 
     def request() -> dict:
@@ -69,8 +73,7 @@ def modes(folder: Path, recorder_url: str) -> tuple[dict[str, Callable[[], dict]
         return out
 
     def capture_and_save() -> dict:
-        with record_run(settings, {"run_id": uuid.uuid4()}, store_only) as config:
-            return graph.invoke(request(), config, context=OWNER)
+        return traced.invoke(request(), {"run_id": uuid.uuid4()}, context=OWNER)
 
     def langsmith_tracer() -> dict:
         return graph.invoke(request(), {"run_id": uuid.uuid4(), "callbacks": langsmith_callbacks(langsmith)}, context=OWNER)

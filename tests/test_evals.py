@@ -34,7 +34,7 @@ from proctor.evals.settings import EvalSettings
 from proctor.evals.target import counting_attempts
 from proctor.evals.task import Task, ToolCall, Trajectory
 from proctor.evals.trajectory import match
-from proctor.recorder import ToolCallRecord
+from proctor.result import ToolCallRecord
 from proctor.runner import RunResult, Usage
 from proctor.settings import Settings
 from tests.conftest import call, scripted
