@@ -122,7 +122,7 @@ class Proctor:
         messages = state.values.get("messages", [])
         answer = _answer(messages, [i.value for i in state.interrupts])
         calls = capture.model_calls
-        prices = self.settings.prices
+        prices = graph.tracing.settings.prices  # the release's, as its trace and its budget guards price calls
         cost = sum(cost_usd(prices, c.model, c.input_tokens, c.output_tokens) for c in calls)
         failure = ModelFailure.model_validate(capture.model_failures[0]) if capture.model_failures else None
         return RunResult(

@@ -35,7 +35,7 @@ OPEN_PATHS = ("/inbox", "/dashboard", "/ok", "/info")  # these pages handle sign
 MESSAGE_ROLES = ("user", "human")
 MESSAGE_KEYS = frozenset({"role", "type", "content", "id"})
 FORK_KEYS = ("checkpoint_id", "checkpoint_ns", "checkpoint_map")
-SERVER_METADATA = ("user_id", "trace_id", "release_id")  # proctor reads these: the server sets them
+SERVER_METADATA = ("user_id", "trace_id", "release_id")  # the graph writes these from the run context
 
 
 @cache
