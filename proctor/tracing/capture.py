@@ -38,6 +38,7 @@ from proctor.tracing.values import route_of as _route
 __all__ = ["TEXT_LIMIT", "TraceCapture", "clip", "whole"]
 ERROR_LIMIT = 500  # characters of a failed tool call's error in ``RunResult``
 
+
 class _Span:
     __slots__ = ("ended", "error", "input_tokens", "inputs", "kind", "model", "name", "output_tokens", "outputs",
                  "parent_id", "span_id", "started", "status")  # fmt: skip
