@@ -11,14 +11,15 @@ own copy of one seeded desk. Every request is a new thread.
   door (request check, per-user daily quota, injection scan, TF-IDF classifier), the specialist
   with its middleware (approval gate, that does not fire on a read; run budget; loop breaker;
   untrusted-content wrapping and scan; tool error handling and retry), the finish node (cost
-  settled per user and route), SQLite checkpointer, run recorder, trace capture saved to the
+  settled per user and route), SQLite checkpointer, the graph's own trace capture saved to the
   SQLite trace store, the final state read back into a ``RunResult``, and LangSmith's tracer to
   the same recorder.
 
-The target compares proctor as shipped (its own trace capture and store, LangSmith off) with the
-bare stack tracing to LangSmith, as the serving issue defines it. Two more rows for context:
-proctor with LangSmith on as well, and the bare stack without any tracing. CPU is process time per request (LangSmith's sender thread included: each
-batch ends with a flush), median over rounds in which the sides take turns in rotating order.
+The targets compare proctor as shipped (its own trace capture and store, LangSmith off) with the
+bare stack twice, side by side in one run: at most 1.3x the bare stack without any tracing, and at
+most 1.0x the bare stack tracing to LangSmith. One more row for context: proctor with LangSmith on
+as well. CPU is process time per request (LangSmith's sender thread included: each batch ends with
+a flush), median over rounds in which the sides take turns in rotating order.
 The recorder runs in another process, so receiving runs costs neither side.
 
 When proctor misses its target (or with ``--profile``), the report goes on with where its extra
@@ -68,13 +69,14 @@ from benchmarks.common import (
     median,
     offline_langsmith,
     table,
+    unlimited,
     verdict,
 )
 from proctor.approvals.gate import ApprovalGate
+from proctor.context import Requester, RunContext
 from proctor.deployment import Deployment
 from proctor.guards.injection import scan
 from proctor.guards.stack import guardrails
-from proctor.recorder import RunRecorder
 from proctor.runner import Proctor
 from proctor.settings import Settings
 from proctor.specialists import AgentSpec, build_specialist, tools_for
@@ -83,7 +85,8 @@ from proctor.tracing.langsmith import flush_langsmith
 from proctor.tracing.record import store_for
 from proctor.tracing.settings import TraceSettings
 
-TARGET = 1.25
+TARGET_PLAIN = 1.3  # proctor as shipped / the bare stack without tracing
+TARGET_LANGSMITH = 1.0  # proctor as shipped / the bare stack tracing to LangSmith
 MODEL_NAME = "gpt-4o-mini"  # priced in the default table, so the budget guards do their arithmetic
 
 
@@ -93,12 +96,13 @@ class Request:
     route: str
     tool: str
     args: dict[str, str]
+    owner: str  # the customer whose record it reads: tools reach only the requester's own records
 
 
 REQUESTS = (
-    Request("Where is my order 1001?", "orders", "get_order", {"order_id": "1001"}),
-    Request("Can you show me invoice INV-10001?", "billing", "get_invoice", {"invoice_id": "INV-10001"}),
-    Request("Look up my account CUS-0001 please", "account", "get_customer", {"customer_id": "CUS-0001"}),
+    Request("Where is my order 1001?", "orders", "get_order", {"order_id": "1001"}, "CUS-0280"),
+    Request("Can you show me invoice INV-10001?", "billing", "get_invoice", {"invoice_id": "INV-10001"}, "CUS-0001"),
+    Request("Look up my account CUS-0001 please", "account", "get_customer", {"customer_id": "CUS-0001"}, "CUS-0001"),
 )
 BY_TEXT = {r.text: r for r in REQUESTS}
 
@@ -188,11 +192,13 @@ def bare_side(settings: Settings, model: BaseChatModel, recorder_url: str | None
     client = langsmith.Client(api_url=recorder_url, api_key="unused", auto_batch_tracing=True) if recorder_url else None
 
     def run(i: int) -> Any:
-        config: dict[str, Any] = {"configurable": {"thread_id": str(uuid.uuid4())}, "run_id": uuid.uuid4(),
-                                  "metadata": {"user_id": f"bare-{i}"}}  # fmt: skip
+        request, thread = REQUESTS[i % len(REQUESTS)], str(uuid.uuid4())
+        config: dict[str, Any] = {"configurable": {"thread_id": thread}, "run_id": uuid.uuid4(),
+                                  "metadata": {"user_id": request.owner}}  # fmt: skip
         if client is not None:
             config["callbacks"] = [LangChainTracer(client=client, project_name="bare")]
-        return graph.invoke({"messages": [HumanMessage(REQUESTS[i % len(REQUESTS)].text)]}, config)
+        # The desk's tools read who asks from the run context, as in proctor's graph.
+        return graph.invoke({"messages": [HumanMessage(request.text)]}, config, context=as_owner(request, thread))
 
     def check(out: Any, request: Request) -> str | None:
         tools = [m for m in out["messages"] if isinstance(m, ToolMessage)]
@@ -216,8 +222,8 @@ def proctor_side(settings: Settings, model: BaseChatModel, recorder_url: str | N
         desk.tracing = TraceSettings(langsmith_tracing=False)
 
     def run(i: int) -> Any:
-        # A new user each run: the per-user daily quota would refuse runs otherwise.
-        return desk.run(REQUESTS[i % len(REQUESTS)].text, user_id=f"proctor-{i}")
+        request = REQUESTS[i % len(REQUESTS)]
+        return desk.run(request.text, user_id=request.owner)
 
     def check(out: Any, request: Request) -> str | None:
         calls = [(c.name, c.ok) for c in out.tool_calls]
@@ -302,59 +308,63 @@ def components(settings: Settings, model: BaseChatModel, calls: int) -> list[tup
     desk = Proctor(deployment=deployment)
     desk.tracing = TraceSettings(langsmith_tracing=False)
     request = REQUESTS[0]
-    done = desk.run(request.text, user_id="component-0")
+    done = desk.run(request.text, user_id=request.owner)
     graph, config = desk.graph, {"configurable": {"thread_id": done.thread_id}}
     capture = TraceCapture()
-    graph.invoke({"messages": [HumanMessage(request.text)], "user_id": "component-1"},
-                 {"configurable": {"thread_id": str(uuid.uuid4())}, "callbacks": [capture]})  # fmt: skip
+    thread = str(uuid.uuid4())
+    graph.invoke({"messages": [HumanMessage(request.text)]}, {"configurable": {"thread_id": thread}, "callbacks": [capture]},
+                 context=as_owner(request, thread))  # fmt: skip
     store = store_for(settings, desk.tracing)
     routes = {s.name: s.description for s in deployment.specs} | {ESCALATE: "", CLARIFY: ""}
     front = FrontDoor(routes, classifier=deployment.classifier)
-    users = (f"component-user-{i}" for i in range(10**9))
+    customer = Requester(id=request.owner, kind="customer")
     plain, guarded = specialist_pair(deployment, model, request.route)
     message = {"messages": [HumanMessage(request.text)]}
     alone = {"configurable": {"thread_id": "component"}}
     pieces: list[tuple[str, Callable[[], object]]] = [
         ("release pin of the new thread (`ReleaseStore.pin`, one write transaction)", lambda: desk.release_of(str(uuid.uuid4()), "u")),
-        ("per-user daily quota (`UsageLedger.admit`, one write transaction)", lambda: deployment.usage.admit(next(users))),
+        ("per-user daily quota (`UsageLedger.admit`, one write transaction)", lambda: deployment.usage.admit(customer)),
         ("route decision (`FrontDoor.decide`: multi-part rule + TF-IDF/SVM classifier)", lambda: front.decide(request.text)),
         ("injection scan of the request (`scan`)", lambda: scan(request.text)),
         ("cost settlement (`UsageLedger.settle`, one write transaction)", lambda: deployment.usage.settle(
-            user_id="u", route=request.route, usd=0.0001, thread_id="t", trace_id=None)),
+            requester=customer, route=request.route, usd=0.0001, thread_id="t", trace_id=None)),
         ("trace built and saved (`TraceCapture.finish` + `TraceStore.save`)", lambda: store.save(capture.finish(settings.prices))),
         ("final state read back (`graph.get_state`)", lambda: graph.get_state(config)),
     ]  # fmt: skip
     timed = [(name, cpu_ms(fn, calls)) for name, fn in pieces]
-    middleware = difference_ms(lambda: guarded.invoke(message, alone), lambda: plain.invoke(message, alone), calls)
+    owner = as_owner(request, "component")
+    middleware = difference_ms(lambda: guarded.invoke(message, alone, context=owner),
+                               lambda: plain.invoke(message, alone, context=owner), calls)  # fmt: skip
     label = ("specialist middleware: approval gate, run budget, loop breaker, untrusted-content wrapping and scan of "
              "the tool result, tool error handling and retry (the specialist alone, with minus without)")  # fmt: skip
-    unsaved = build_graph(deployment=deployment, checkpointer=False)
+    unsaved = build_graph(deployment=deployment, checkpointer=False, tracing=False)
 
     def invoke(callbacks: list) -> object:
-        return unsaved.invoke({"messages": [HumanMessage(request.text)], "user_id": next(users)}, {"callbacks": callbacks})
+        return unsaved.invoke({"messages": [HumanMessage(request.text)]}, {"callbacks": callbacks}, context=as_owner(request, "x"))
 
-    callbacks = difference_ms(lambda: invoke([RunRecorder(), TraceCapture()]), lambda: invoke([]), calls)
-    watched = ("run recorder and trace capture callbacks during the run (the graph with minus without them)", callbacks)
+    callbacks = difference_ms(lambda: invoke([TraceCapture()]), lambda: invoke([]), calls)
+    watched = ("trace capture callback during the run (the untraced graph with minus without it)", callbacks)
     return [*timed[:4], (label, middleware), watched, *timed[4:], checkpointing(deployment, model, unsaved, calls)]
 
 
 def checkpointing(deployment: Deployment, model: BaseChatModel, unsaved: Any, calls: int) -> tuple[str, float]:
     """What SQLite checkpointing costs proctor's graph beyond what it costs the bare graph."""
-    saved = build_graph(deployment=deployment, checkpointer=sqlite_saver(deployment.settings.data_dir / "cp-proctor.sqlite"))
+    saved = build_graph(deployment=deployment, checkpointer=sqlite_saver(deployment.settings.data_dir / "cp-proctor.sqlite"),
+                        tracing=False)  # fmt: skip
     bare_file = sqlite_saver(deployment.settings.data_dir / "cp-bare.sqlite")
     bare_saved = build_bare_graph(model, deployment.tools, deployment.specs, bare_file)
     bare_unsaved = build_bare_graph(model, deployment.tools, deployment.specs, None)
-    users = (f"checkpointing-{i}" for i in range(10**9))
 
-    def call(graph: Any, with_user: bool) -> Callable[[], object]:
+    def call(graph: Any) -> Callable[[], object]:
         def invoke() -> object:
-            state = {"messages": [HumanMessage(REQUESTS[0].text)], **({"user_id": next(users)} if with_user else {})}
-            return graph.invoke(state, {"configurable": {"thread_id": str(uuid.uuid4())}})
+            thread = str(uuid.uuid4())
+            state = {"messages": [HumanMessage(REQUESTS[0].text)]}
+            return graph.invoke(state, {"configurable": {"thread_id": thread}}, context=as_owner(REQUESTS[0], thread))
 
         return invoke
 
-    ours = difference_ms(call(saved, True), call(unsaved, True), calls)
-    theirs = difference_ms(call(bare_saved, False), call(bare_unsaved, False), calls)
+    ours = difference_ms(call(saved), call(unsaved), calls)
+    theirs = difference_ms(call(bare_saved), call(bare_unsaved), calls)
     label = (f"checkpointing: one more step (finish) and the guard and route keys in every checkpoint (SQLite "
              f"checkpointing costs proctor's graph {ours:.1f} ms, the bare graph {theirs:.1f} ms)")  # fmt: skip
     return label, ours - theirs
@@ -419,13 +429,22 @@ def where_it_goes(per_request: dict[str, list[float]], pieces: list[tuple[str, f
     ])  # fmt: skip
 
 
+def as_owner(request: Request, thread_id: str) -> RunContext:
+    return RunContext(requester=Requester(id=request.owner, kind="customer"), thread_id=thread_id)
+
+
+def ratio(per_request: dict[str, list[float]], name: str, base: str) -> float:
+    """Median over rounds of ``name``'s CPU per request over ``base``'s in the same round."""
+    return median(p / b for p, b in zip(per_request[name], per_request[base], strict=True))
+
+
 def run(quick: bool = False, force_profile: bool = False) -> Report:
     offline_langsmith()
     rounds, batch = (3, 10) if quick else (9, 40)
     Deployment(Settings()).classifier  # noqa: B018  # trained before any clock starts
     model = ScriptedDeskModel()
     with tempfile.TemporaryDirectory(prefix="bench-full-path-") as root, RecorderProcess() as recorder:
-        desks = DeskCopies(Path(root), Settings(), seed=7)
+        desks = DeskCopies(Path(root), unlimited(Settings()), seed=7)
         sides = [
             bare_side(desks.fresh("bare"), model, recorder.url),
             proctor_side(desks.fresh("proctor"), model, recorder.url),
@@ -437,32 +456,42 @@ def run(quick: bool = False, force_profile: bool = False) -> Report:
         per_request = measure(sides, rounds, batch)
         after = recorder.stats()["runs"]
         runs = {p: sent_runs(before, after, p, rounds * batch) for p in ("bare", "proctor")}
-        base = sides[0].name
-        ratios = {s.name: median(p / b for p, b in zip(per_request[s.name], per_request[base], strict=True)) for s in sides}
-        # The issue's comparison: proctor's path with its own trace capture against the bare stack
-        # with LangSmith tracing. "Both with LangSmith" is context: LangChain sends one LangSmith
-        # run per middleware hook call, so that row also measures LangSmith's per-run cost.
-        headline = ratios["proctor, LangSmith off"]
+        base, plain = sides[0].name, sides[3].name
+        ratios = {s.name: ratio(per_request, s.name, base) for s in sides}
+        plain_ratios = {s.name: ratio(per_request, s.name, plain) for s in sides}
+        shipped = "proctor, LangSmith off"
+        # The issue's comparisons: proctor's path with its own trace capture against the bare stack
+        # with no tracing and with LangSmith tracing. "Both with LangSmith" is context: LangChain
+        # sends one LangSmith run per middleware hook call, so that row also measures LangSmith's per-run cost.
+        against_plain, against_langsmith = plain_ratios[shipped], ratios[shipped]
+        missed = against_plain > TARGET_PLAIN or against_langsmith > TARGET_LANGSMITH
         rows = []
         for side in sides:
             sent = f"{sum(runs[side.name].values()):.1f}" if side.name in runs else "-"
-            rows.append([side.name, side.includes, f"{median(per_request[side.name]):.2f}",
-                         f"{min(per_request[side.name]):.2f}", f"{ratios[side.name]:.2f}x", sent])  # fmt: skip
+            rows.append([side.name, side.includes, f"{median(per_request[side.name]):.2f}", f"{min(per_request[side.name]):.2f}",
+                         f"{plain_ratios[side.name]:.2f}x", f"{ratios[side.name]:.2f}x", sent])  # fmt: skip
         body = [
             (f"{len(REQUESTS)} request kinds in turn (orders, billing, account: one read tool call and two model calls "
             f"each), a new thread per request; {rounds} rounds of {batch} requests per side, sides interleaved. "
-            "Ratio: median over rounds of the side's CPU per request over the bare stack's in the same round.\n"),
-            table(["side", "includes", "CPU ms / request (median)", "best round", "ratio to bare", "LangSmith runs / request"], rows),
-            f"\nTarget: proctor as shipped (own trace capture) at most {TARGET}x the bare stack with LangSmith: "
-            f"**{headline:.2f}x, {verdict(headline, TARGET)}**. With LangSmith on both sides: {ratios['proctor']:.2f}x.",
+            "Ratios: median over rounds of the side's CPU per request over the bare stack's in the same round.\n"),
+            table(["side", "includes", "CPU ms / request (median)", "best round", "ratio to bare, no tracing",
+                   "ratio to bare + LangSmith", "LangSmith runs / request"], rows),  # fmt: skip
+            (f"\nTargets, proctor as shipped (own trace capture): at most {TARGET_PLAIN}x the bare stack without tracing, "
+            f"**{against_plain:.2f}x, {verdict(against_plain, TARGET_PLAIN)}**; at most {TARGET_LANGSMITH}x the bare stack "
+            f"with LangSmith, **{against_langsmith:.2f}x, {verdict(against_langsmith, TARGET_LANGSMITH)}**. "
+            f"With LangSmith on both sides: {ratios['proctor']:.2f}x."),
         ]
-        if force_profile or headline > TARGET:
+        if force_profile or missed:
             pieces = components(desks.fresh("components"), model, 50 if quick else 300)
             body += ["\n" + where_it_goes(per_request, pieces, runs), "\n### Profile\n", profile(sides[1], 60 if quick else 300)]
     figures = [
-        Figure("1 full path", "proctor as shipped (own trace capture) / bare stack with LangSmith", f"{headline:.2f}x", f"<= {TARGET}x", verdict(headline, TARGET)),
+        Figure("1 full path", "proctor as shipped (own trace capture) / bare stack without tracing", f"{against_plain:.2f}x",
+               f"<= {TARGET_PLAIN}x", verdict(against_plain, TARGET_PLAIN)),
+        Figure("1 full path", "proctor as shipped (own trace capture) / bare stack with LangSmith", f"{against_langsmith:.2f}x",
+               f"<= {TARGET_LANGSMITH}x", verdict(against_langsmith, TARGET_LANGSMITH)),
         Figure("1 full path", "proctor / bare stack, both with LangSmith", f"{ratios['proctor']:.2f}x"),
-        Figure("1 full path", "bare stack CPU per request (with LangSmith)", f"{median(per_request[base]):.2f} ms"),
+        Figure("1 full path", "bare stack CPU per request (no tracing / with LangSmith)",
+               f"{median(per_request[plain]):.2f} / {median(per_request[base]):.2f} ms"),
     ]  # fmt: skip
     return Report("1. Full proctor path against the bare LangGraph stack", "\n".join(body), figures)
 

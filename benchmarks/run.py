@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/run.py [--quick] [--only NAME[,NAME]] [--profile]
 
-1. full_path        proctor's full path against the bare LangGraph stack, CPU per request (<= 1.25x)
+1. full_path        proctor's full path against the bare LangGraph stack, CPU per request (<= 1.3x bare, <= 1.0x bare + LangSmith)
 2. trace_overhead   proctor's trace capture against LangSmith's tracer, CPU added per run (<= 0.5x)
 3. classifier       front-door decision latency per request, routing accuracy
 4. trace_search     searches of a trace store of one million traces

@@ -1,5 +1,8 @@
 """What tracing adds to a run: TraceCapture (and saving the trace) against LangSmith's tracer.
 
+"TraceCapture + save" is the graph as ``build_graph`` ships it (it traces its own runs); the other
+modes run the same graph built untraced (``tracing=False``), with or without a handler.
+
 One supervisor run (front door -> orders specialist: 2 model calls, 1 tool call) on the offline
 model, no checkpointer. LangSmith's tracer sends to the local recorder (benchmarks/recorder.py), which
 runs in another process: what is measured is the client's own serialisation and batching, not a
@@ -32,45 +35,48 @@ from benchmarks.common import (
     median,
     offline_langsmith,
     table,
+    unlimited,
     verdict,
 )
+from proctor.context import Requester, RunContext
 from proctor.deployment import Deployment
 from proctor.settings import Settings
 from proctor.tracing.capture import TraceCapture
 from proctor.tracing.langsmith import flush_langsmith, langsmith_callbacks
-from proctor.tracing.record import record_run
 from proctor.tracing.settings import TraceSettings
 
 TARGET = 0.5
-BASE, CAPTURE, SAVED, LANGSMITH = "no tracing", "TraceCapture", "TraceCapture + save (record_run)", "LangSmith tracer"
+OWNER = RunContext(requester=Requester(id="CUS-0280", kind="customer"), thread_id="bench")  # order 1001's
+BASE, CAPTURE, SAVED, LANGSMITH = "no tracing", "TraceCapture", "TraceCapture + save (the graph as built)", "LangSmith tracer"
 
 
 def modes(folder: Path, recorder_url: str) -> tuple[dict[str, Callable[[], dict]], Callable[[], None]]:
     """The four ways of running the same request, and the LangSmith flush."""
-    settings = Settings(data_dir=folder)
-    graph = build_graph(deployment=Deployment(settings), checkpointer=False)
+    # Order 1001's owner asks every time, with the daily limits out of the way.
+    settings = unlimited(Settings(data_dir=folder))
     store_only = TraceSettings(langsmith_tracing=False)
+    deployment = Deployment(settings)
+    graph = build_graph(deployment=deployment, checkpointer=False, tracing=False)
+    traced = build_graph(deployment=deployment, checkpointer=False, tracing=store_only)
     langsmith = TraceSettings(langsmith_tracing=True, langsmith_api_key="unused", langsmith_endpoint=recorder_url)
 
     def request() -> dict:
-        # A new user each run: the per-user daily quota guard would otherwise refuse runs early.
-        return {"messages": [HumanMessage("Where is my order 1001?")], "user_id": f"bench-{uuid.uuid4()}"}
+        return {"messages": [HumanMessage("Where is my order 1001?")]}
 
     def plain() -> dict:
-        return graph.invoke(request(), {"run_id": uuid.uuid4()})
+        return graph.invoke(request(), {"run_id": uuid.uuid4()}, context=OWNER)
 
     def capture() -> dict:
         handler = TraceCapture()
-        out = graph.invoke(request(), {"run_id": uuid.uuid4(), "callbacks": [handler]})
+        out = graph.invoke(request(), {"run_id": uuid.uuid4(), "callbacks": [handler]}, context=OWNER)
         handler.finish(settings.prices)
         return out
 
     def capture_and_save() -> dict:
-        with record_run(settings, {"run_id": uuid.uuid4()}, store_only) as config:
-            return graph.invoke(request(), config)
+        return traced.invoke(request(), {"run_id": uuid.uuid4()}, context=OWNER)
 
     def langsmith_tracer() -> dict:
-        return graph.invoke(request(), {"run_id": uuid.uuid4(), "callbacks": langsmith_callbacks(langsmith)})
+        return graph.invoke(request(), {"run_id": uuid.uuid4(), "callbacks": langsmith_callbacks(langsmith)}, context=OWNER)
 
     table_ = {BASE: plain, CAPTURE: capture, SAVED: capture_and_save, LANGSMITH: langsmith_tracer}
     return table_, lambda: flush_langsmith(langsmith, timeout_s=30)
@@ -85,7 +91,7 @@ def measure(runs: int, rounds: int) -> dict[str, list[float]]:
             for name, mode in by_name.items():  # warm up: imports, classifier, SQLite pages, the client's thread
                 for _ in range(5):
                     out = mode()
-                if out["route"] != "orders" or len(out["messages"]) < 4:
+                if out["route"] != "orders" or len(out["messages"]) < 4 or out["messages"][2].status != "success":
                     raise SystemExit(f"trace_overhead: {name}: the run did not do the work")
             flush()
             per_run: dict[str, list[float]] = {name: [] for name in by_name}

@@ -9,7 +9,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
 from proctor.evals.task import Rubric
-from proctor.recorder import ToolCallRecord
+from proctor.result import ToolCallRecord
 
 JUDGE_PROMPT = """You grade one answer of a customer-support agent against the grading criteria.
 Judge only what the answer and the tool calls show; do not reward politeness or length.

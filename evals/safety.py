@@ -17,7 +17,7 @@ from typing import Any
 from proctor.approvals.policy import ApprovalPolicy
 from proctor.evals.task import ToolCall, Trajectory
 from proctor.evals.trajectory import forbidden_calls
-from proctor.recorder import ToolCallRecord
+from proctor.result import ToolCallRecord
 
 def sensitive(call: ToolCall, policy: ApprovalPolicy) -> bool:
     """A write a human must approve whatever its context: an access change, or money above the

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from langchain.agents.middleware import AgentMiddleware
 from langchain.tools import ToolRuntime
@@ -12,6 +12,7 @@ from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.tools import tool
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, MessagesState, StateGraph
+from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
@@ -33,6 +34,8 @@ from proctor.ownership import OwnershipGuard
 from proctor.settings import Settings
 from proctor.specialists import build_specialist
 from proctor.text_tool_calls import TextToolCalls
+from proctor.tracing.graph import GraphTracing, TracedGraph
+from proctor.tracing.settings import TraceSettings
 
 FINISH = "finish"
 CLARIFY_TEXT = (
@@ -82,10 +85,13 @@ def build_graph(
     checkpointer: BaseCheckpointSaver | None | bool = None,
     deployment: Deployment | None = None,
     extra_middleware: Sequence[AgentMiddleware] = (),
-):
-    """The compiled supervisor. ``checkpointer=None`` opens the configured one; ``False`` uses none
-    (the LangGraph server brings its own). ``extra_middleware`` goes outermost in every specialist
-    (a replay serves tool calls from a recording with it)."""
+    tracing: TraceSettings | Literal[False] | None = None,
+) -> TracedGraph | CompiledStateGraph:
+    """The compiled supervisor, tracing every run itself (``proctor.tracing.graph``), however it is
+    invoked. ``checkpointer=None`` opens the configured one; ``False`` uses none (the LangGraph
+    server brings its own). ``extra_middleware`` goes outermost in every specialist (a replay
+    serves tool calls from a recording with it). ``tracing``: None reads ``TraceSettings`` from the
+    environment; ``False`` builds an untraced graph (what benchmarks compare tracing against)."""
     deployment = deployment or Deployment(settings or Settings())
     settings = deployment.settings
     writes = [spec.name for spec in deployment.tool_specs if spec.effect == "write"]
@@ -191,7 +197,13 @@ def build_graph(
     graph.add_edge(FINISH, END)
     if checkpointer is None:
         checkpointer = open_checkpointer(settings.checkpoints_url)
-    return graph.compile(checkpointer=checkpointer or None, name="proctor")
+    compiled = graph.compile(checkpointer=checkpointer or None, name="proctor")
+    if tracing is False:
+        return compiled
+    trace = tracing or TraceSettings()
+    if deployment.release_id:  # traces name the release that ran
+        trace = trace.model_copy(update={"release": deployment.release_id})
+    return TracedGraph.of(compiled, GraphTracing(settings, trace, deployment.release_id))
 
 
 def _injected(text: str) -> list[str]:

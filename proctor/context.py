@@ -57,14 +57,9 @@ class RunContext(BaseModel, frozen=True):
 
 def run_context(runtime: Any = None, config: dict[str, Any] | None = None) -> RunContext:
     """The run's context: the one its entry point set, else anonymous on the configured thread."""
-    context = getattr(runtime, "context", None)
-    if isinstance(context, RunContext):
+    context = _given(getattr(runtime, "context", None))
+    if context is not None:
         return context
-    if isinstance(context, dict) and context:
-        try:
-            return RunContext.model_validate(context)
-        except ValidationError as exc:
-            raise InvalidRequest(f"the run context is malformed: {exc.errors()[0]['msg']}") from None
     if config is None:
         config = getattr(runtime, "config", None)
     if config is None:
@@ -77,3 +72,20 @@ def run_context(runtime: Any = None, config: dict[str, Any] | None = None) -> Ru
     thread_id = ((config or {}).get("configurable") or {}).get("thread_id")
     # Without a thread nothing persists, so nothing is ever resumed: each such call stands alone.
     return RunContext(thread_id=str(thread_id) if thread_id else f"unthreaded-{uuid.uuid4().hex}")
+
+
+def entry_context(context: Any, config: dict[str, Any] | None) -> RunContext:
+    """What a run is started with (``graph.invoke(..., context=...)``, a server's context dict), as
+    its nodes will read it: anonymous on the configured thread when none was given."""
+    return _given(context) or run_context(None, config or {})
+
+
+def _given(context: Any) -> RunContext | None:
+    if isinstance(context, RunContext):
+        return context
+    if isinstance(context, dict) and context:
+        try:
+            return RunContext.model_validate(context)
+        except ValidationError as exc:
+            raise InvalidRequest(f"the run context is malformed: {exc.errors()[0]['msg']}") from None
+    return None

@@ -35,7 +35,7 @@ OPEN_PATHS = ("/inbox", "/dashboard", "/ok", "/info")  # these pages handle sign
 MESSAGE_ROLES = ("user", "human")
 MESSAGE_KEYS = frozenset({"role", "type", "content", "id"})
 FORK_KEYS = ("checkpoint_id", "checkpoint_ns", "checkpoint_map")
-SERVER_METADATA = ("user_id", "trace_id", "release_id")  # proctor reads these: the server sets them
+SERVER_METADATA = ("user_id", "trace_id", "release_id")  # the graph writes these from the run context
 
 
 @cache
@@ -161,27 +161,22 @@ def _packaged():
 
 def run_context_for(identity: str, thread_id: Any, resuming: bool) -> RunContext:
     """The context of a run the authenticated ``identity`` starts on ``thread_id``."""
-    from proctor.graphs.server import pin_release
+    from proctor.graphs.server import request_path
 
     if thread_id is None:
         raise Auth.exceptions.HTTPException(
             status_code=422, detail="proctor runs on a thread (approvals resume it): create a thread first"
         )
-    deployment, thread = _packaged(), str(thread_id)
-    caller = deployment.directory.requester(identity)
+    path, thread = request_path(), str(thread_id)
+    caller = path.deployment.directory.requester(identity)
     if resuming:
-        pinned, owner = deployment.threads.get(thread)
-        if not pinned:
+        if not path.deployment.threads.get(thread)[0]:
             raise Auth.exceptions.HTTPException(status_code=409, detail="this thread has nothing to resume")
-        requester, actor = deployment.directory.requester(owner), caller
-    else:
-        try:
-            deployment.threads.pin(thread, caller)
-        except NotPermitted as exc:
-            raise Auth.exceptions.HTTPException(status_code=403, detail=str(exc)) from None
-        requester, actor = caller, None
-    release = pin_release(thread, requester.key)
-    return RunContext(requester=requester, thread_id=thread, release_id=release or None, actor=actor)
+        return path.resume(thread, actor=caller)
+    try:
+        return path.start(thread, caller)
+    except NotPermitted as exc:
+        raise Auth.exceptions.HTTPException(status_code=403, detail=str(exc)) from None
 
 
 def _resume_as_reviewer(thread_id: str, resume: object, identity: str) -> None:

@@ -15,7 +15,7 @@ from proctor.approvals.policy import load_policy
 from proctor.evals import dataset
 from proctor.evals.golden import GoldenSet
 from proctor.evals.task import Task
-from proctor.recorder import ToolCallRecord
+from proctor.result import ToolCallRecord
 from proctor.runner import RunResult, Usage
 
 

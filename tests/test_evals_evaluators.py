@@ -18,7 +18,7 @@ from proctor.evals.desks import DESK_FILE
 from proctor.evals.evaluators import GATES, approval, evaluators, make_judge, make_safety, outcome, route, rubric, trajectory
 from proctor.evals.target import counting_attempts
 from proctor.evals.task import Task
-from proctor.recorder import ToolCallRecord
+from proctor.result import ToolCallRecord
 from tests.conftest import call, scripted
 from tests.evals_support import POLICY, example_of, outputs_of, result_of, run_of, task_line
 

@@ -15,6 +15,7 @@ from langgraph_sdk.client import LangGraphClient
 from langgraph_sdk.errors import ConflictError
 
 from proctor.db import Database
+from proctor.tracing.store import TraceStore
 from tests.servers import GRAPH_ID, DevServer, dev_server, server_client  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.server
@@ -109,3 +110,20 @@ async def test_concurrent_runs_on_one_thread_are_queued_not_interleaved(server_c
     history = await server_client.threads.get_history(thread_id, limit=200)
     for newer, older in pairwise(history):
         assert newer["parent_checkpoint"]["checkpoint_id"] == older["checkpoint"]["checkpoint_id"]
+
+
+async def test_each_server_run_is_one_trace_in_proctors_store(dev_server: DevServer, server_client: LangGraphClient) -> None:
+    thread_id = (await server_client.threads.create())["thread_id"]
+    await server_client.runs.wait(thread_id, GRAPH_ID, input=ask(WIFI))
+    streamed = [
+        part.event
+        async for part in server_client.runs.stream(thread_id, GRAPH_ID, input=ask(PASSWORD), stream_mode=["events"])
+    ]
+    assert "events" in streamed  # this run went through the server's astream_events path
+    runs = await server_client.runs.list(thread_id)
+    # The graph traces itself: the trace id is the server's run id, and nothing is traced twice.
+    store = TraceStore(f"sqlite:///{dev_server.workdir / 'data' / 'traces.sqlite'}")
+    traced = store.thread(thread_id)
+    assert sorted(t.trace_id for t in traced) == sorted(str(r["run_id"]) for r in runs)
+    assert [(t.input, t.status, t.user_id) for t in traced] == [(WIFI, "ok", "anonymous"), (PASSWORD, "ok", "anonymous")]
+    assert all(t.route and t.answer and t.release for t in traced)

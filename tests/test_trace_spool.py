@@ -69,7 +69,7 @@ def test_text_with_lone_surrogates_is_traced(tmp_path: Path) -> None:
     tracing = TraceSettings(url=f"sqlite:///{tmp_path / 'traces.sqlite'}")
     config = {"run_id": uuid.uuid4(), "metadata": {"user_id": "u\udc80"}}
     echo = RunnableLambda(lambda state: {"messages": [AIMessage(f"echo {state['messages'][0].content}")]})
-    with record_run(settings, config, tracing) as traced:
+    with record_run(settings, config, tracing) as (traced, _):
         echo.invoke({"messages": [HumanMessage("bad \ud800 text \udcff")]}, traced)
     trace = store_for(settings, tracing).get(str(config["run_id"]))
     assert "\ufffd" in trace.input and "\ufffd" in trace.answer and trace.user_id == "u\ufffd"
@@ -92,7 +92,7 @@ def test_every_trace_passes_through_the_spool_and_leaves_it_empty(tmp_path: Path
     chain = RunnableLambda(step) | RunnableLambda(peek)
     for _ in range(3):
         config = {"run_id": uuid.uuid4()}
-        with record_run(settings, config, tracing) as traced:
+        with record_run(settings, config, tracing) as (traced, _):
             chain.invoke("hi", traced)
     assert seen == [[], [], []] and list(folder.glob("*")) == []
     assert len(store_for(settings, tracing).search(TraceQuery())) == 3

@@ -187,7 +187,7 @@ def test_record_run_saves_the_trace_of_a_run(deployment, settings):
     graph = build_graph(deployment=deployment, checkpointer=False)
     run_id = uuid.uuid4()
     config = {"run_id": run_id, "callbacks": [], "metadata": {"user_id": "CUS-0280"}, "configurable": {"thread_id": "th"}}
-    with record_run(settings, config, offline_tracing(settings)) as traced:
+    with record_run(settings, config, offline_tracing(settings)) as (traced, _):
         graph.invoke({"messages": [HumanMessage("Where is my order 1001?")]}, traced, context=OWNER)
     assert config["callbacks"] == []  # the caller's config is left as it was
     trace = store_for(settings).get(str(run_id))
@@ -204,7 +204,7 @@ def test_record_run_saves_failed_runs_and_lets_the_error_through(deployment, set
     deployment.classifier = BrokenClassifier()  # a node that raises (model failures degrade instead)
     graph = build_graph(deployment=deployment, checkpointer=False)
     config = {"run_id": uuid.uuid4()}
-    with pytest.raises(RuntimeError), record_run(settings, config, offline_tracing(settings)) as traced:
+    with pytest.raises(RuntimeError), record_run(settings, config, offline_tracing(settings)) as (traced, _):
         graph.invoke({"messages": [HumanMessage("Where is my order 1001?")]}, traced)
     assert store_for(settings).get(str(config["run_id"])).error_class == "RuntimeError"
 
@@ -216,7 +216,7 @@ def test_a_locked_store_spools_the_trace_and_the_next_run_delivers_it(deployment
     holder = sqlite3.connect(store.db.path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     first = {"run_id": uuid.uuid4()}
-    with record_run(settings, first, tracing) as traced:  # must not raise
+    with record_run(settings, first, tracing) as (traced, _):  # must not raise
         graph.invoke({"messages": [HumanMessage("hello?")]}, traced)
     holder.execute("ROLLBACK")
     holder.close()
@@ -225,7 +225,7 @@ def test_a_locked_store_spools_the_trace_and_the_next_run_delivers_it(deployment
     assert "kept in" in caplog.text and "locked" in caplog.text
 
     second = {"run_id": uuid.uuid4()}
-    with record_run(settings, second, tracing) as traced:
+    with record_run(settings, second, tracing) as (traced, _):
         graph.invoke({"messages": [HumanMessage("hello?")]}, traced)
     assert {h.trace_id for h in store.search(TraceQuery())} == {str(first["run_id"]), str(second["run_id"])}
     assert list(spooled.glob("*")) == []

@@ -22,8 +22,10 @@ import pytest
 from langchain_core.messages import HumanMessage
 from langchain_core.tracers.langchain import LangChainTracer
 
+from proctor.context import Requester, RunContext
 from proctor.graphs.supervisor import build_graph
 from proctor.tracing.langsmith import flush_langsmith, langsmith_callbacks
+from proctor.tracing.record import store_for
 from proctor.tracing.settings import TraceSettings
 
 
@@ -113,9 +115,12 @@ def test_a_run_tree_with_tool_calls_tokens_and_metadata_reaches_langsmith(record
     assert isinstance(tracer, LangChainTracer) and tracer.client.api_url == recorder.url
     graph = build_graph(deployment=deployment, checkpointer=False)
     run_id = uuid.uuid4()
+    owner = RunContext(requester=Requester(id="CUS-0280", kind="customer"), thread_id="t-ls")
     graph.invoke(
         {"messages": [HumanMessage("Where is my order 1001?")]},
+        # Metadata a caller writes does not name the user: the graph writes it from the run context.
         {"callbacks": [tracer], "run_id": run_id, "metadata": {"user_id": "CUS-0042"}},
+        context=owner,
     )
     flush_langsmith(settings, timeout_s=10)
 
@@ -137,7 +142,11 @@ def test_a_run_tree_with_tool_calls_tokens_and_metadata_reaches_langsmith(record
     message = llm[0]["outputs"]["generations"][0][0]["message"]["kwargs"]
     assert [c["name"] for c in message["tool_calls"]] == ["get_order"]
     assert message["usage_metadata"]["input_tokens"] > 0 and message["usage_metadata"]["output_tokens"] > 0
-    assert all(r["extra"]["metadata"]["user_id"] == "CUS-0042" for r in runs.values())
+    assert all(r["extra"]["metadata"]["user_id"] == "CUS-0280" for r in runs.values())
+    assert all(r["extra"]["metadata"]["trace_id"] == str(run_id) for r in runs.values())
+    # The caller's tracer is the only one (the graph adds none beside it), and the run is in proctor's store too.
+    assert len([r for r in runs.values() if r.get("parent_run_id") is None]) == 1
+    assert store_for(deployment.settings).get(str(run_id)).user_id == "CUS-0280"
     # The tool ran inside the orders specialist: the tree is intact, not flattened.
     parents = {rid: r.get("parent_run_id") for rid, r in runs.items()}
     chain, node = [], tool["id"]
@@ -145,6 +154,22 @@ def test_a_run_tree_with_tool_calls_tokens_and_metadata_reaches_langsmith(record
         chain.append(runs[node]["name"])
         node = parents[node]
     assert chain[-2:] == ["orders", "proctor"]
+
+
+def test_a_graph_configured_for_langsmith_sends_every_plain_run_there_once(recorder, deployment):
+    settings = TraceSettings(
+        langsmith_tracing=True, langsmith_api_key="test", langsmith_endpoint=recorder.url, langsmith_project="own"
+    )
+    graph = build_graph(deployment=deployment, checkpointer=False, tracing=settings)
+    run_id = uuid.uuid4()
+    owner = RunContext(requester=Requester(id="CUS-0280", kind="customer"), thread_id="t-own")
+    graph.invoke({"messages": [HumanMessage("Where is my order 1001?")]}, {"run_id": run_id}, context=owner)
+    flush_langsmith(settings, timeout_s=10)
+    runs = recorder.runs()
+    roots = [r for r in runs.values() if r.get("parent_run_id") is None]
+    assert [r["id"] for r in roots] == [str(run_id)] and roots[0]["session_name"] == "own"
+    assert roots[0]["extra"]["metadata"]["user_id"] == "CUS-0280"
+    assert store_for(deployment.settings).get(str(run_id)).tools == ["get_order"]
 
 
 CHILD = """

@@ -56,7 +56,7 @@ AFTERNOON = [
     (7.5, "CUS-0300", "I'd like to return order 1554, the device is defective"),
     (6.2, "CUS-0047", "Which email address is on the account CUS-0047?"),
     (5.0, "CUS-0042", "x " * 2500),  # too long: refused at the front door
-    (3.9, "CUS-0238", "Please close my account, I'm CUS-0238. We're moving to another provider."),
+    (3.5, "CUS-0238", "Please close my account, I'm CUS-0238. We're moving to another provider."),
     (2.7, "CUS-0198", "Order 1895 arrived a week late, please refund the shipping fee"),
     (1.5, "CUS-0020", "My Desk Hub caught fire last night and scorched the wall. I want compensation."),
     (0.6, "CUS-0104", "How do I connect my device to Wi-Fi?"),

@@ -19,6 +19,7 @@ from langchain.agents.middleware.types import ToolCallRequest
 from langchain_core.messages import ToolMessage
 from langgraph.types import Command
 
+from proctor.context import run_context
 from proctor.guards.delimiters import wrap
 from proctor.guards.injection import ScanResult, scan
 from proctor.guards.provenance import Shape, untrusted_parts
@@ -92,11 +93,8 @@ def _parts(
 
 
 def _requester(request: ToolCallRequest) -> str | None:
-    """Who asks: the run context's requester, else the authenticated server user, else the embedding caller's."""
-    runtime = request.runtime
-    who = getattr(getattr(getattr(runtime, "context", None), "requester", None), "id", None)
-    config = getattr(runtime, "config", None) or {}
-    return who or config.get("configurable", {}).get("langgraph_auth_user_id") or config.get("metadata", {}).get("user_id")
+    """Who asks: the run context's requester (None: anonymous), never a key a caller wrote into config."""
+    return run_context(request.runtime).requester.id
 
 
 def _field(path: str) -> str:

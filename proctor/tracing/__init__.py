@@ -1,6 +1,7 @@
 """Trace capture and the trace store: every run is a trace, a tree of spans, searchable and reportable.
 
-``record_run`` is what the runner wraps a run in; ``TraceStore`` is the Python API of
+A graph built by ``build_graph`` is a ``TracedGraph``: it wraps each of its runs in ``record_run``
+(a ``TraceCapture``, saved when the run ends), whatever starts it. ``TraceStore`` is the Python API of
 ``proctor traces``; ``langsmith_callbacks`` sends the same run tree to LangSmith when configured.
 """
 
@@ -11,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from proctor.tracing.capture import TraceCapture
+    from proctor.tracing.graph import TracedGraph
     from proctor.tracing.errors import InvalidTraceQuery, TraceError, TraceStoreBusy, TraceStoreFull, UnknownTrace
     from proctor.tracing.langsmith import flush_langsmith, langsmith_callbacks
     from proctor.tracing.models import Span, Trace, TraceQuery, TraceSummary
-    from proctor.tracing.record import record_run, store_for
+    from proctor.tracing.record import arecord_run, record_run, store_for
     from proctor.tracing.settings import TraceSettings
     from proctor.tracing.store import TraceStore
 
@@ -32,7 +34,9 @@ _LAZY = {
     "Trace": "models",
     "TraceQuery": "models",
     "TraceSummary": "models",
+    "arecord_run": "record",
     "record_run": "record",
+    "TracedGraph": "graph",
     "store_for": "record",
     "TraceSettings": "settings",
     "TraceStore": "store",
@@ -50,8 +54,10 @@ __all__ = [
     "TraceStoreBusy",
     "TraceStoreFull",
     "TraceSummary",
+    "TracedGraph",
     "UnknownTrace",
     "flush_langsmith",
+    "arecord_run",
     "langsmith_callbacks",
     "record_run",
     "store_for",

@@ -1,57 +1,42 @@
-"""Build one run's span tree from LangChain callbacks, cheaply.
+"""Watch one run through LangChain callbacks, cheaply: its span tree, and what ``RunResult`` reports.
 
 LangSmith's tracer serialises every chain's full inputs and outputs (the whole graph state, at
 every node). This handler keeps only what a trace row, ``traces show`` and ``proctor replay`` need:
 names, timing, status, errors, tool arguments and results, model names, token counts, the request
 and the answer. The request and tool arguments and results are kept whole, because a replay sends
 the request again and serves the recorded results back to the model; everything else is clipped.
-Spans are plain slotted objects until ``finish`` validates them once.
+Spans are plain slotted objects until ``finish`` validates them once. The same callback keeps
+the run's tool calls (retries of one call collapse into its last attempt), model calls and model
+failures for ``Proctor.run``'s result: one handler per run, not two.
 """
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.messages import BaseMessage
 from langchain_core.outputs import LLMResult
 from langgraph.errors import GraphBubbleUp, GraphInterrupt
 from langgraph.types import Command
 
 from proctor.guards.state import GUARD_EVENT
 from proctor.pricing import ModelPrice, cost_usd
+from proctor.result import ModelCallRecord, ToolCallRecord
 from proctor.tracing.errors import TraceError
 from proctor.tracing.models import Span, SpanKind, Status, Trace
+from proctor.tracing.values import TEXT_LIMIT, clip, whole
+from proctor.tracing.values import class_name as _class_name
+from proctor.tracing.values import describe as _describe
+from proctor.tracing.values import last_text as _last_text
+from proctor.tracing.values import route_of as _route
 
-TEXT_LIMIT = 2000  # characters kept of any one string: enough to read, too little to bloat the store
-ITEMS_LIMIT = 20  # entries kept of any one list or mapping
-
-
-def clip(value: Any, depth: int = 0) -> Any:
-    """A small JSON-able copy: strings cut, containers shortened, anything else as its ``str``."""
-    if value is None or isinstance(value, bool | int | float):
-        return value
-    if isinstance(value, str):
-        return value if len(value) <= TEXT_LIMIT else value[:TEXT_LIMIT] + "…"
-    if depth >= 3:
-        return clip(str(value))
-    if isinstance(value, Mapping):
-        return {str(k): clip(v, depth + 1) for k, v in list(value.items())[:ITEMS_LIMIT]}
-    if isinstance(value, Sequence) and not isinstance(value, bytes | bytearray):
-        return [clip(v, depth + 1) for v in value[:ITEMS_LIMIT]]
-    return clip(str(value))
-
-
-def whole(value: Any) -> Any:
-    """A JSON-able copy, nothing cut: what a replay serves back must be exactly what the tool said."""
-    if value is None or isinstance(value, str | bool | int | float):
-        return value
-    return json.loads(json.dumps(value, default=str))
+__all__ = ["TEXT_LIMIT", "TraceCapture", "clip", "whole"]
+ERROR_LIMIT = 500  # characters of a failed tool call's error in ``RunResult``
 
 
 class _Span:
@@ -69,7 +54,8 @@ class _Span:
 
 
 class TraceCapture(BaseCallbackHandler):
-    """One per run. Pass it in ``config["callbacks"]``; call ``finish`` after the run returns or raises.
+    """One per run. Graphs built by ``build_graph`` add one to each run themselves; a run whose
+    config already carries one is recorded by whoever put it there. ``finish`` builds the trace.
 
     Callbacks may arrive from tool threads concurrently: each touches only its own run's entry, and
     single dict operations are atomic, so no lock is needed.
@@ -88,6 +74,9 @@ class TraceCapture(BaseCallbackHandler):
         self.request = ""
         self.answer = ""
         self.route: str | None = None
+        self._tool_calls: dict[str, UUID] = {}  # tool call id -> its last attempt's run, in call order
+        self.model_calls: list[ModelCallRecord] = []
+        self.model_failures: list[dict[str, Any]] = []  # ``model_failure`` guard events' failures, in order
 
     # chains: the graph, its nodes, subgraphs and middleware hooks
     def on_chain_start(
@@ -170,9 +159,12 @@ class TraceCapture(BaseCallbackHandler):
             for generation in generations:
                 message = getattr(generation, "message", None)
                 usage = getattr(message, "usage_metadata", None) or {}
-                span.input_tokens += usage.get("input_tokens", 0)
-                span.output_tokens += usage.get("output_tokens", 0)
-                span.model = (getattr(message, "response_metadata", None) or {}).get("model_name") or span.model
+                inp, out = usage.get("input_tokens", 0), usage.get("output_tokens", 0)
+                span.input_tokens += inp
+                span.output_tokens += out
+                model = (getattr(message, "response_metadata", None) or {}).get("model_name")
+                self.model_calls.append(ModelCallRecord(model=model or "unknown", input_tokens=inp, output_tokens=out))
+                span.model = model or span.model
                 span.outputs = {"text": clip(generation.text)}
                 if tool_calls := getattr(message, "tool_calls", None):
                     span.outputs["tool_calls"] = [{"name": c["name"], "args": clip(c["args"])} for c in tool_calls]
@@ -195,6 +187,9 @@ class TraceCapture(BaseCallbackHandler):
     ) -> None:
         name = (serialized or {}).get("name") or kw.get("name") or "tool"
         self._open(run_id, parent_run_id, "tool", name, {"args": whole(inputs if inputs is not None else input_str)})
+        key = kw.get("tool_call_id") or str(run_id)
+        self._tool_calls.pop(key, None)  # a retry replaces the earlier attempt, keeping call order
+        self._tool_calls[key] = run_id
 
     def on_tool_end(self, output: Any, *, run_id: UUID, **kw: Any) -> None:
         span = self._close(run_id)
@@ -216,8 +211,16 @@ class TraceCapture(BaseCallbackHandler):
     def on_custom_event(self, name: str, data: Any, *, run_id: UUID, **kw: Any) -> None:
         if name != GUARD_EVENT:
             return
+        if isinstance(data, Mapping) and data.get("kind") == "model_failure":
+            self.model_failures.append(data.get("failure") or {})
         detail = clip(data) if isinstance(data, Mapping) else {"data": clip(data)}
         self._event(self._spans.get(run_id), "guardrail", str(detail.get("kind") or name), detail)
+
+    # what RunResult reports
+    @property
+    def tool_calls(self) -> list[ToolCallRecord]:
+        """Each tool call once (its last attempt), in the order of those attempts."""
+        return [_tool_call(self._spans[run_id]) for run_id in list(self._tool_calls.values())]
 
     # the trace
     @property
@@ -300,6 +303,13 @@ class TraceCapture(BaseCallbackHandler):
         return event
 
 
+def _tool_call(span: _Span) -> ToolCallRecord:
+    args = span.inputs.get("args")
+    failed = span.status == "error"
+    error = (span.error or "")[:ERROR_LIMIT] if failed else None
+    return ToolCallRecord(name=span.name, args=args if isinstance(args, dict) else {}, ok=not failed, error=error)
+
+
 def _span(s: _Span, prices: dict[str, ModelPrice]) -> Span:
     cost = cost_usd(prices, s.model or "unknown", s.input_tokens, s.output_tokens) if s.kind == "llm" else 0.0
     return Span(
@@ -328,34 +338,3 @@ def _moment(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
 
-def _describe(error: BaseException) -> str:
-    return clip(f"{type(error).__name__}: {error}")
-
-
-def _class_name(serialized: dict[str, Any] | None) -> str | None:
-    ids = (serialized or {}).get("id")
-    return ids[-1] if isinstance(ids, list) and ids else None
-
-
-def _route(outputs: Any) -> str | None:
-    update = outputs.update if isinstance(outputs, Command) else outputs
-    route = update.get("route") if isinstance(update, Mapping) else None
-    return route if isinstance(route, str) else None
-
-
-def _last_text(state: Any, *, human: bool) -> str:
-    """The latest human request or AI answer in a messages state, without copying the state.
-
-    Server runs start from the client's JSON (``{"role": "user", "content": ...}`` dicts), not
-    message objects; both count.
-    """
-    messages = state.get("messages") if isinstance(state, Mapping) else None
-    wanted, roles = (HumanMessage, ("user", "human")) if human else (AIMessage, ("assistant", "ai"))
-    for message in reversed(messages if isinstance(messages, Sequence) and not isinstance(messages, str) else []):
-        if isinstance(message, wanted) and (text := message.text):
-            return text
-        if isinstance(message, Mapping) and (message.get("role") or message.get("type")) in roles:
-            content = message.get("content")
-            if text := content if isinstance(content, str) else "":
-                return text
-    return ""

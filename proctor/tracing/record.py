@@ -1,5 +1,7 @@
 """Trace one run end to end: the callbacks to add, then the trace saved, without ever failing the run.
 
+Graphs built by ``build_graph`` wrap every run in this themselves (``proctor.tracing.graph``).
+
 Every trace is written to a spool folder (``<data_dir>/traces.spool``) before the store sees it
 and removed once the store has it. So a trace the store cannot take (locked past the busy
 timeout, disk full), or a process killed in the middle of a save, leaves the trace spooled; the
@@ -10,18 +12,20 @@ surrogates) is stored with U+FFFD in its place.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
+from langchain_core.callbacks import BaseCallbackHandler, BaseCallbackManager
 from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables.config import merge_configs
+from langchain_core.tracers.langchain import LangChainTracer
 
 from proctor.settings import Settings
 from proctor.tracing.capture import TraceCapture
@@ -47,51 +51,55 @@ def store_for(settings: Settings, tracing: TraceSettings | None = None) -> Trace
 @contextmanager
 def record_run(
     settings: Settings, config: RunnableConfig, tracing: TraceSettings | None = None
-) -> Iterator[RunnableConfig]:
-    """Yield ``config`` plus the trace callbacks; when the block ends (returns or raises) save the trace.
+) -> Iterator[tuple[RunnableConfig, TraceCapture]]:
+    """Yield ``config`` plus the trace callbacks, and the run's capture; when the block ends (returns
+    or raises) save the trace.
 
     The trace id is ``config["run_id"]``; user and thread come from the config's metadata and
     ``configurable``. Tracing problems are logged, never raised: a run must not fail for its trace.
     """
     tracing = tracing or TraceSettings()
-    capture = TraceCapture()
-    traced: RunnableConfig = {**config, "callbacks": [*(config.get("callbacks") or []), capture]}
+    traced, capture = _attach(config, tracing)
     try:
-        traced["callbacks"].extend(langsmith_callbacks(tracing))
-    except Exception:
-        log.exception("LangSmith tracing is configured but could not start; tracing to the store only")
-    try:
-        yield traced
+        yield traced, capture
     finally:
         _save(settings, tracing, capture, config)
 
 
-class SelfSavingCapture(TraceCapture):
-    """A capture that saves its own trace when the run's root ends: for runs started by someone
-    else's code (the LangGraph server), where there is no ``with record_run(...)`` around the call."""
-
-    def __init__(self, settings: Settings, tracing: TraceSettings, *, user_id: str | None = None) -> None:
-        super().__init__()
-        self._settings, self._tracing, self._user_id = settings, tracing, user_id
-
-    def on_chain_end(self, outputs: Any, *, run_id: UUID, **kw: Any) -> None:
-        super().on_chain_end(outputs, run_id=run_id, **kw)
-        self._save_if_root(run_id)
-
-    def on_chain_error(self, error: BaseException, *, run_id: UUID, **kw: Any) -> None:
-        super().on_chain_error(error, run_id=run_id, **kw)
-        self._save_if_root(run_id)
-
-    def _save_if_root(self, run_id: UUID) -> None:
-        if self._root is not None and self._root.span_id == str(run_id):
-            # The user is the run context's requester, never the run metadata a client may write.
-            self.metadata["user_id"] = self._user_id
-            config = {"metadata": self.metadata, "configurable": {"thread_id": self.metadata.get("thread_id")}}
-            # Off the caller's thread: on the server that is the event loop, which must not block.
-            _SAVER.submit(_save, self._settings, self._tracing, self, config)
+@asynccontextmanager
+async def arecord_run(
+    settings: Settings, config: RunnableConfig, tracing: TraceSettings | None = None
+) -> AsyncIterator[tuple[RunnableConfig, TraceCapture]]:
+    """``record_run`` for async runs: the save (SQLite, files) runs off the event loop."""
+    tracing = tracing or TraceSettings()
+    traced, capture = _attach(config, tracing)
+    try:
+        yield traced, capture
+    finally:
+        # Awaited, so the trace is stored when the run returns; shielded, so a cancelled run's
+        # trace is still saved (the save goes on in its thread either way).
+        await asyncio.shield(asyncio.to_thread(_save, settings, tracing, capture, config))
 
 
-_SAVER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="proctor-trace-save")
+def _attach(config: RunnableConfig, tracing: TraceSettings) -> tuple[RunnableConfig, TraceCapture]:
+    """``config`` with a new capture (and LangSmith's tracer when configured and not already there)."""
+    capture = TraceCapture()
+    callbacks: list[BaseCallbackHandler] = [capture]
+    if not any(isinstance(h, LangChainTracer) for h in handlers(config)):
+        try:
+            callbacks.extend(langsmith_callbacks(tracing))
+        except Exception:
+            log.exception("LangSmith tracing is configured but could not start; tracing to the store only")
+    # merge_configs keeps the caller's callbacks, a list or a parent run's manager alike.
+    return merge_configs(config, {"callbacks": callbacks}), capture
+
+
+def handlers(config: RunnableConfig | None) -> list[BaseCallbackHandler]:
+    """The callback handlers a config carries: a list, or a (parent run's) callback manager's."""
+    callbacks = (config or {}).get("callbacks")
+    if isinstance(callbacks, BaseCallbackManager):
+        return list(callbacks.handlers)
+    return list(callbacks or [])
 
 
 def _save(settings: Settings, tracing: TraceSettings, capture: TraceCapture, config: RunnableConfig) -> None:
