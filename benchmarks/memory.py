@@ -109,7 +109,9 @@ def collect(process: subprocess.Popen[str], workload: str) -> list[dict[str, flo
 def growth(samples: list[dict[str, float]], key: str) -> tuple[float, float]:
     """Growth per 1,000 runs in the first and in the second half of the samples."""
     first, middle, last = samples[0], samples[len(samples) // 2], samples[-1]
-    per = lambda a, b: (b[key] - a[key]) / (b["runs"] - a["runs"]) * 1000
+    def per(a: dict, b: dict) -> float:
+        return (b[key] - a[key]) / (b["runs"] - a["runs"]) * 1000
+
     return per(first, middle), per(middle, last)
 
 

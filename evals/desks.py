@@ -23,7 +23,7 @@ class DeskCopies:
         self.seed = seed
         self.template = root / "template.sqlite"
         seeded = self._settings(root / "seeding")
-        Deployment(seeded).db  # migrates and seeds
+        _ = Deployment(seeded).db  # migrates and seeds
         # VACUUM INTO writes one self-contained file: nothing is left behind in a WAL.
         with closing(sqlite3.connect(seeded.data_dir / DESK_FILE)) as conn:
             conn.execute("VACUUM INTO ?", (str(self.template),))

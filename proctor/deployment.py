@@ -114,7 +114,7 @@ class Deployment:
             if hasattr(module, "CITATION") and hasattr(module, "source_text"):
                 db = self.db
 
-                def lookup(source_id: str, module=module) -> str | None:
+                def lookup(source_id: str, module=module, db=db) -> str | None:
                     with db.reading() as conn:
                         return module.source_text(conn, source_id)
 

@@ -24,7 +24,6 @@ from proctor.graphs.supervisor import build_graph
 from proctor.guards.delimiters import unwrap
 from proctor.guards.state import GUARD_EVENT
 from proctor.runner import Proctor
-from proctor.settings import Settings
 from tests.conftest import call, scripted
 
 U = Requester(id="u", kind="customer")

@@ -17,7 +17,6 @@ import pytest
 from langchain_core.messages import AIMessage, ToolMessage
 
 from proctor.deployment import Deployment
-from proctor.errors import NotPermitted
 from proctor.ownership import UNDECLARED, ToolDeclarationError, check_declared, not_yours
 from proctor.runner import Proctor
 from proctor.settings import Settings

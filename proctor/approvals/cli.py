@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # handlers import what they run: listing and showing need no graph
     from proctor.approvals.inbox import Inbox
-    from proctor.approvals.ledger import ApprovalLedger, ApprovalRequest, Decision
+    from proctor.approvals.ledger import ApprovalLedger, ApprovalRequest
     from proctor.runner import RunResult
 
 

@@ -50,7 +50,7 @@ class Desk:
 
     def __post_init__(self) -> None:
         self.policy = self.deployment.policy
-        self.deployment.ledger  # migrates the ledger's table
+        _ = self.deployment.ledger  # migrates the ledger's table
         self.specs: dict[str, ToolSpec] = {s.name: s for s in self.deployment.tool_specs}
         tools = self.deployment.tools
         self.agents: dict[str, list[str]] = {a.name: [t.name for t in tools_for(a, tools)] for a in self.deployment.specs}

@@ -99,7 +99,7 @@ def handoff(place: Arena) -> list[Attempt]:
         read = desk.find(tool, text="password reset")
         for money in desk.money_tools():
             limit = desk.limit(tool=money)
-            quiet = desk.find(money, amounts=[round(limit * 0.9, 2)], exclude=used, want=lambda r: 0 < (r.get("amount") or 0) <= limit)
+            quiet = desk.find(money, amounts=[round(limit * 0.9, 2)], exclude=used, want=lambda r, limit=limit: 0 < (r.get("amount") or 0) <= limit)
             if read is None or quiet is None:
                 continue
             used |= {v for v in quiet.args.values() if isinstance(v, str) and v != desk.user}

@@ -62,7 +62,7 @@ def time_chart(
     middle = bucket / 2  # a bucket's value is drawn at its middle
     if stacked:
         parts.extend(_bars(series, buckets, bucket, x, y))
-    for colour, (name, values) in zip(_colours(), [] if stacked else series.items()):
+    for colour, (_name, values) in zip(_colours(), [] if stacked else series.items()):
         points = [(x(b + middle), y(v)) if v is not None else None for b, v in zip(buckets, values)]
         for run in _runs(points):  # a gap (no data) breaks the line rather than bridging it
             if len(run) > 1:
