@@ -34,7 +34,8 @@ from proctor.graphs.classifier import (
     split_holdout,
     split_parts,
 )
-from proctor.graphs.front_door import CLARIFY, ESCALATE, FrontDoor
+from proctor.graphs.classifier import ESCALATE
+from proctor.graphs.front_door import CLARIFY, FrontDoor
 
 from benchmarks.common import Figure, Report, median, table
 from benchmarks.full_path import keyword_route

@@ -57,7 +57,8 @@ from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.types import Command
 from proctor.evals.desks import DeskCopies
 
-from proctor.graphs.front_door import CLARIFY, ESCALATE, FrontDoor
+from proctor.graphs.classifier import ESCALATE
+from proctor.graphs.front_door import CLARIFY, FrontDoor
 from proctor.graphs.supervisor import build_graph
 
 from benchmarks.common import (

@@ -14,7 +14,8 @@ from pydantic import ValidationError
 from proctor.deployment import Deployment
 from proctor.errors import ProctorError
 from proctor.evals.task import Task
-from proctor.graphs.front_door import CLARIFY, ESCALATE, PLAN
+from proctor.graphs.classifier import ESCALATE
+from proctor.graphs.front_door import CLARIFY, PLAN
 from proctor.graphs.supervisor import hand_off_to_planner
 from proctor.settings import Settings
 

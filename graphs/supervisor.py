@@ -21,7 +21,8 @@ from proctor.checkpoints import open_checkpointer
 from proctor.context import RunContext, run_context
 from proctor.deployment import Deployment
 from proctor.errors import InvalidRequest
-from proctor.graphs.front_door import CLARIFY, ESCALATE, PLAN, FrontDoor, check_request, latest_request
+from proctor.graphs.classifier import ESCALATE
+from proctor.graphs.front_door import CLARIFY, PLAN, FrontDoor, check_request, latest_request
 from proctor.graphs.plan_execute import build_plan_execute, offline_planner
 from proctor.guards.injection import scan
 from proctor.guards.meter import BudgetSpent, Meter

@@ -81,7 +81,7 @@ def parser() -> argparse.ArgumentParser:
     root.add_argument("--json", dest="json_errors", action="store_true", help="print errors as JSON on stdout")
     commands = root.add_subparsers(required=True, metavar="COMMAND")
 
-    demo = commands.add_parser("demo", help="a scripted tour of the reference support desk")
+    demo = commands.add_parser("demo", help="a scripted tour of the desk (its demo.toml), on its seeded data")
     demo.set_defaults(handler=_demo)
 
     run = commands.add_parser("run", help="send one request through the supervisor")

@@ -1,54 +1,59 @@
-"""``proctor demo``: a scripted tour of the reference support desk, on real ids of the seeded data."""
+"""``proctor demo``: a scripted tour of the desk, on real ids of its seeded data.
+
+The desk's ``demo.toml`` holds the tour: ``requests`` with ``{placeholders}``, an ``ids`` query whose
+one row fills them, and ``user``, the column whose value the tour runs as (so it acts on records that
+are that requester's own).
+"""
 
 from __future__ import annotations
 
 import json
+import tomllib
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from proctor.desk import Desk, DeskError
 from proctor.runner import Proctor, RunResult
 from proctor.settings import Settings
 
-DEMO_REQUESTS = [
-    ("billing", "I was charged twice for invoice {duplicate_invoice}, please refund the duplicate"),
-    ("support", "How do I connect my device to Wi-Fi?"),
-    ("account", "I can't log in, please send a password reset to {email}"),
-    ("orders", "Where is my order {pending_order}? When will it ship?"),
-    ("plan", "Cancel order {pending_order}, refund the shipping fee and email me a confirmation at {email}"),
-    ("escalate", "Your device caught fire in my kitchen and I'm calling my lawyer."),
-]
+
+class Tour(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ids: str = Field(description="SQL returning one row; its columns fill the requests' {placeholders}.")
+    user: str = Field(description="The column of that row whose value the tour runs as.")
+    requests: list[str] = Field(min_length=1)
+
+
+def load_tour(desk: Desk) -> Tour:
+    path = desk.require("demo")
+    try:
+        return Tour.model_validate(tomllib.loads(path.read_text()))
+    except (tomllib.TOMLDecodeError, ValidationError) as exc:
+        raise DeskError(f"{path}: not a demo tour: {exc}") from None
 
 
 def tour() -> None:
     desk = Proctor(Settings())
-    ids = demo_ids(desk)
-    print(f"proctor demo: reference support desk, model {desk.settings.model!r}, data in {desk.settings.data_dir}/\n")
-    for _expected, template in DEMO_REQUESTS:
+    plan = load_tour(desk.deployment.desk)
+    ids = demo_ids(desk, plan)
+    print(f"proctor demo: desk {desk.deployment.desk.name!r}, model {desk.settings.model!r}, data in {desk.settings.data_dir}/\n")
+    for template in plan.requests:
         text = template.format(**ids)
         print(f"> {text}")
-        print(render(desk.run(text, user_id=ids["customer"])), end="\n\n")
+        print(render(desk.run(text, user_id=ids[plan.user])), end="\n\n")
 
 
-def demo_ids(desk: Proctor) -> dict[str, str]:
-    """Real ids from the seeded data, all of one customer (the tour runs as them), so the tour
-    acts on existing records that are theirs."""
-    db = desk.deployment.db
-    dup = db.query(
-        "SELECT i.id, i.customer_id FROM invoices i JOIN payments p ON p.invoice_id = i.id"
-        " WHERE i.amount_cents <= 10000 GROUP BY i.id HAVING COUNT(*) > 1"
-        " AND i.id NOT IN (SELECT invoice_id FROM refunds)"
-        " AND EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = i.customer_id AND o.status = 'pending'"
-        " AND o.shipping_fee_cents > 0) ORDER BY i.id LIMIT 1"
-    )[0]
-    order = db.query(
-        "SELECT o.id, c.email FROM orders o JOIN customers c ON c.id = o.customer_id"
-        " WHERE o.status = 'pending' AND o.shipping_fee_cents > 0 AND o.customer_id = ? ORDER BY o.id LIMIT 1",
-        (dup["customer_id"],),
-    )[0]
-    return {
-        "duplicate_invoice": dup["id"],
-        "customer": dup["customer_id"],
-        "pending_order": str(order["id"]),
-        "email": order["email"],
-    }
+def demo_ids(desk: Proctor, plan: Tour | None = None) -> dict[str, str]:
+    """The tour's ids: the one row of its query over the desk's seeded data."""
+    plan = plan or load_tour(desk.deployment.desk)
+    rows = desk.deployment.db.query(plan.ids)
+    if not rows:
+        raise DeskError(f"desk {desk.deployment.desk.name!r}: the demo's ids query found no row in its data")
+    ids = {key: str(value) for key, value in dict(rows[0]).items()}
+    if plan.user not in ids:
+        raise DeskError(f"desk {desk.deployment.desk.name!r}: the demo's ids query has no column {plan.user!r}")
+    return ids
 
 
 def render(result: RunResult) -> str:

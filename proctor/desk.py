@@ -46,6 +46,7 @@ class _Manifest(BaseModel):
     routes: str = Field("routes.jsonl", description="Routing examples; agents' own examples are added.")
     golden: str = Field("golden.jsonl", description="A golden set file, or a folder of them (the last by name).")
     offline: str = Field("offline.toml", description="The offline model's hints: tool name -> intent phrases.")
+    demo: str = Field("demo.toml", description="`proctor demo`'s tour: requests and the query filling their ids.")
 
 
 class Desk(BaseModel):
@@ -63,6 +64,7 @@ class Desk(BaseModel):
     routes: Path | None
     golden: Path | None
     offline: Path | None
+    demo: Path | None = None
 
     @property
     def root(self) -> Path:
@@ -70,7 +72,8 @@ class Desk(BaseModel):
 
     def not_agents(self) -> frozenset[Path]:
         """TOML files of the desk that live beside its agent specs but are none (``agents = "."``)."""
-        return frozenset(p for p in (self.manifest, self.offline, self.policy, self.staff, self.review_rubric) if p)
+        parts = (self.manifest, self.offline, self.demo, self.policy, self.staff, self.review_rubric)
+        return frozenset(p for p in parts if p)
 
     def require(self, what: str) -> Path:
         """The path of part ``what``, or a ``DeskError`` saying the desk has none."""
@@ -156,6 +159,7 @@ def load_desk(ref: str) -> Desk:
         routes=part("routes"),
         golden=part("golden"),
         offline=part("offline"),
+        demo=part("demo"),
     )
 
 

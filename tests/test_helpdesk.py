@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -147,6 +148,30 @@ async def test_the_dev_server_serves_the_helpdesk(helpdesk_server: DevServer) ->
 
 
 # ---------------------------------------------------------------- bad desks
+
+
+def test_proctor_demo_tours_the_helpdesk_from_its_demo_toml(tmp_path: Path) -> None:
+    done = proctor(tmp_path / "data", "demo")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("proctor demo: desk 'helpdesk'") and "invoice" not in done.stdout.lower()
+    routes = [line.split()[1] for line in done.stdout.splitlines() if line.strip().startswith("route:")]
+    assert routes == ["assets", "assets", "access", "oncall", "oncall"]
+    assert "status: interrupted" in done.stdout.split("> page the network")[1]  # a page waits for a human
+    assert rows(tmp_path / "data", "SELECT kind FROM device_reports") == [("stolen",)]
+
+
+def test_a_desk_without_a_tour_or_with_a_bad_one_is_a_typed_error(tmp_path: Path) -> None:
+    folder = tmp_path / "desk"
+    shutil.copytree(HELPDESK, folder)
+    (folder / "demo.toml").unlink()
+    done = proctor(tmp_path / "data", "demo", desk=str(folder))
+    assert done.returncode == 2 and "has no demo" in done.stderr, done.stderr
+    (folder / "demo.toml").write_text('user = "employee"\nids = "SELECT id AS employee FROM employees WHERE 0"\nrequests = ["hi"]\n')
+    done = proctor(tmp_path / "data", "demo", desk=str(folder))
+    assert done.returncode == 2 and "found no row" in done.stderr, done.stderr
+    (folder / "demo.toml").write_text('ids = "SELECT 1"\nrequests = []\n')
+    done = proctor(tmp_path / "data", "demo", desk=str(folder))
+    assert done.returncode == 2 and "not a demo tour" in done.stderr, done.stderr
 
 
 def test_a_desk_that_is_not_there_is_a_typed_error_and_exit_2(tmp_path: Path) -> None:
