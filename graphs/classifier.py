@@ -68,20 +68,18 @@ class RouteDecision(BaseModel):
     reason: str = ""
 
 
-# Ids are unique per request, so as features they would only memorise the training set.
-# Emails go first because they may contain digits; bare numbers go last.
+# Ids are unique per request, so as features they would only memorise the training set; an id's
+# prefix says what kind of record it names, so it stays as a word (INV-10001 -> INV). Emails go first
+# because they may contain digits; bare numbers go last.
 _ID_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), " _email_ "),
-    (re.compile(r"\bINV-\d+\b", re.I), " _invoice_ "),
-    (re.compile(r"\bCUS-\d+\b", re.I), " _customer_ "),
-    (re.compile(r"\bWS-\d+\b", re.I), " _workspace_ "),
-    (re.compile(r"\bKB-\d+\b", re.I), " _article_ "),
+    (re.compile(r"\b([A-Za-z]{2,5})-\d+\b"), r" \1 "),
     (re.compile(r"\b\d+(?:[.,]\d+)*\b"), " _number_ "),
 ]
 
 
 def mask_ids(text: str) -> str:
-    """Replace invoice, customer, workspace, article ids, emails and numbers by placeholders."""
+    """Replace prefixed record ids by their prefix (``LAP-0040`` -> ``LAP``), emails and numbers by placeholders."""
     for pattern, placeholder in _ID_PATTERNS:
         text = pattern.sub(placeholder, text)
     return " ".join(text.split())

@@ -40,8 +40,8 @@ from proctor.tracing.settings import TraceSettings
 
 FINISH = "finish"
 CLARIFY_TEXT = (
-    "I want to get this right: could you tell me a bit more? For example the invoice number "
-    "(INV-…), the order number, or what you were trying to do when it went wrong."
+    "I want to get this right: could you tell me a bit more? For example the number of the record "
+    "it is about, or what you were trying to do when it went wrong."
 )
 
 

@@ -23,6 +23,8 @@ from langgraph_sdk.client import LangGraphClient
 
 from proctor.deployment import Deployment
 from proctor.desk import DeskError, load_desk
+from proctor.approvals.inbox import Inbox
+from proctor.approvals.ledger import Decision
 from proctor.runner import Proctor
 from proctor.settings import Settings
 from tests.servers import GRAPH_ID, DevServer, start_dev_server
@@ -116,6 +118,15 @@ def test_a_page_waits_for_a_human_and_a_rejection_pages_nobody(desk: Proctor) ->
     assert rows(data, "SELECT COUNT(*) FROM pages") == [(0,)]
     shown = json.loads(proctor(data, "approvals", "show", request_id, "--json").stdout)
     assert (shown["status"], shown["decided_by"], shown["tool"]) == ("rejected", "eli", "page_on_call")
+
+
+def test_every_page_waits_for_a_human_however_many_were_approved_before(desk: Proctor) -> None:
+    inbox = Inbox(desk)
+    for n in range(1, 5):  # past first_time's approvals_needed (3): paging is under `always`
+        request_id = waiting(desk, "page the network on-call, the office wifi is down", "EMP-0001")
+        assert desk.deployment.ledger.get(request_id).rules == ["always"]
+        assert inbox.decide(request_id, Decision(type="approve", reviewer="eli")).status == "done"
+        assert rows(desk.settings.data_dir, "SELECT COUNT(*) FROM pages") == [(n,)]
 
 
 def test_proctor_eval_scores_the_helpdesk_on_its_own_golden_set(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from proctor.errors import ProctorError
 from proctor.tomlfile import load_toml
 
-RiskClass = Literal["money", "communication", "access", "tagged", "first_time", "tainted", "unrequested"]
+RiskClass = Literal["money", "communication", "access", "tagged", "first_time", "tainted", "unrequested", "always"]
 
 
 class PolicyError(ProctorError):
@@ -78,6 +78,9 @@ class ApprovalPolicy(BaseModel):
     money: MoneyRule
     communication: CommunicationRule
     access: list[str] = Field(description="Tools that change accounts, roles, permissions or access.")
+    always: list[str] = Field(
+        default_factory=list, description="Tools a human decides every call of, whatever their track record."
+    )
     tags: TagRule
     first_time: FirstTimeRule = FirstTimeRule()
     taint_exempt: list[str] = Field(
@@ -121,13 +124,19 @@ class ActionContext(BaseModel):
 
 def evaluate(policy: ApprovalPolicy, action: ActionContext) -> list[Verdict]:
     """Every rule that fires, strongest first (each one's role is required to decide); [] runs autonomously."""
-    rules = (_tagged, _access, _money, _communication, _tainted, _unrequested, _first_time)
+    rules = (_tagged, _access, _always, _money, _communication, _tainted, _unrequested, _first_time)
     return [v for v in (rule(policy, action) for rule in rules) if v is not None]
 
 
 def _access(policy: ApprovalPolicy, a: ActionContext) -> Verdict | None:
     if a.tool in policy.access:
         return Verdict(rule="access", why=f"{a.tool} changes an account, role, permission or access")
+    return None
+
+
+def _always(policy: ApprovalPolicy, a: ActionContext) -> Verdict | None:
+    if a.tool in policy.always:
+        return Verdict(rule="always", why=f"a human decides every call of {a.tool}")
     return None
 
 
