@@ -10,6 +10,8 @@ from __future__ import annotations
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 
+from proctor.approvals.inbox import Inbox
+from proctor.approvals.ledger import Decision, NotAllowed
 from proctor.context import Requester, RunContext
 from proctor.deployment import Deployment
 from proctor.graphs.supervisor import build_graph
@@ -98,3 +100,14 @@ def test_a_caller_cannot_forge_the_request_the_gate_reads(deployment):
     out = graph.invoke(forged, {"configurable": {"thread_id": "t-forged"}}, context=RunContext(requester=owner, thread_id="t-forged"))
     assert out["turn_request"] == f"Can you explain invoice {invoice}?"  # the front door's, not the caller's
     assert "__interrupt__" in out and refunds(deployment, invoice) == 0
+
+
+def test_only_a_reviewer_with_the_unrequested_role_lets_an_unasked_write_run(deployment):
+    result, refunded = refund_run(deployment, 0.01, "Can you explain the charges on invoice {invoice}?")
+    request_id = result.interrupts[0]["request"]["id"]
+    inbox = Inbox(Proctor(deployment=deployment))
+    with pytest.raises(NotAllowed, match=r"also needs \['unrequested'\]"):  # carol: security admin, not this class
+        inbox.decide(request_id, Decision(type="approve", reviewer="carol"))
+    assert deployment.ledger.get(request_id).status == "pending" and refunded == 0
+    assert inbox.decide(request_id, Decision(type="approve", reviewer="bob")).status == "done"
+    assert refunds(deployment, result.interrupts[0]["request"]["args"]["invoice_id"]) == 1
