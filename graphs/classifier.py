@@ -69,17 +69,17 @@ class RouteDecision(BaseModel):
 
 
 # Ids are unique per request, so as features they would only memorise the training set; an id's
-# prefix says what kind of record it names, so it stays as a word (INV-10001 -> INV). Emails go first
+# prefix says what kind of record it names, so it stays as a word (INV-10001 -> INV _number_). Emails go first
 # because they may contain digits; bare numbers go last.
 _ID_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), " _email_ "),
-    (re.compile(r"\b([A-Za-z]{2,5})-\d+\b"), r" \1 "),
+    (re.compile(r"\b([A-Za-z]{2,5})-\d+\b"), r" \1 _number_ "),
     (re.compile(r"\b\d+(?:[.,]\d+)*\b"), " _number_ "),
 ]
 
 
 def mask_ids(text: str) -> str:
-    """Replace prefixed record ids by their prefix (``LAP-0040`` -> ``LAP``), emails and numbers by placeholders."""
+    """Replace emails and numbers by placeholders; a record id keeps its prefix (``LAP-0040`` -> ``LAP _number_``)."""
     for pattern, placeholder in _ID_PATTERNS:
         text = pattern.sub(placeholder, text)
     return " ".join(text.split())
