@@ -10,11 +10,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from langchain_core.messages import AIMessage
 
 from proctor.deployment import Deployment, ToolModuleNotFound
 from proctor.graphs.classifier import Example, InvalidExamples
 from proctor.releases.bundle import BundleContent, snapshot
+from proctor.runner import Proctor
 from proctor.settings import Settings
+from tests.conftest import call, scripted
+from tests.test_run_state_attacks import by_agent, refundable_invoice, refunds
 
 TOOLS = '''
 from typing import Literal
@@ -159,3 +163,26 @@ def test_a_tool_module_missing_a_dependency_says_so_not_that_it_is_missing(
     with pytest.raises(ModuleNotFoundError, match="'team'") as raised:
         deployment.tool_specs  # noqa: B018
     assert not isinstance(raised.value, ToolModuleNotFound)
+
+
+def test_a_team_agent_that_claims_billing_scopes_is_held_by_the_desks_guardrails(team: Path, settings: Settings) -> None:
+    """A team's spec may hand its agent money tools; the desk's ownership and approval policy still
+    bind every call it makes, whatever its obedient model asks for."""
+    (team / "agents" / "assets.toml").write_text(AGENT.replace('scopes = ["assets:read"]',
+                                                               'scopes = ["assets:read", "billing:read", "billing:write"]'))
+    deployment = Deployment(settings.model_copy(update={
+        "agent_dirs": [team / "agents"], "tool_modules": ["proctor.tools", str(team / "team_tools.py")]}))
+    own = refundable_invoice(deployment, 9500)
+    owner = deployment.db.query("SELECT customer_id FROM invoices WHERE id = ?", (own,))[0]["customer_id"]
+    other = deployment.db.query("SELECT id FROM invoices WHERE customer_id != ? AND status = 'paid' ORDER BY id LIMIT 1",
+                                (owner,))[0]["id"]
+    by_agent(deployment, {"assets": scripted(
+        call("refund_invoice", "r1", invoice_id=other, amount=5.0, reason="asset credit"),
+        call("refund_invoice", "r2", invoice_id=own, amount=95.0, reason="asset credit"),
+        AIMessage("Done."))})
+    result = Proctor(deployment=deployment).run("Where is my laptop AST-0042?", user_id=owner)
+    assert result.route == "assets"
+    refused, held = result.tool_calls[0], result.interrupts
+    assert refused.name == "refund_invoice" and not refused.ok  # not the requester's invoice
+    assert result.status == "interrupted" and held[0]["request"]["rules"] == ["unrequested"]
+    assert refunds(deployment, other) == refunds(deployment, own) == 0
