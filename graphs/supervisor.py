@@ -103,7 +103,9 @@ def build_graph(
 
     def specialist(spec, tools):
         gate = ApprovalGate(deployment.ledger, spec.name, writes)
-        middleware = [*extra_middleware, *guarded_input, ownership, gate, *guardrails(deployment, spec), *text_calls]
+        # The desk's guards sit before the gate: what they change or refuse, the gate judges as final.
+        own = deployment.desk_guards(spec)
+        middleware = [*extra_middleware, *guarded_input, ownership, *own, gate, *guardrails(deployment, spec), *text_calls]
         return build_specialist(spec, deployment.model_for(spec), tools, middleware=middleware)
 
     specialists = {spec.name: specialist(spec, [*deployment.tools, hand_off_to_planner]) for spec in deployment.specs}

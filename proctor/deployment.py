@@ -16,6 +16,7 @@ from functools import cached_property
 from pathlib import Path
 from types import ModuleType
 
+from langchain.agents.middleware import AgentMiddleware
 from langchain_core.language_models import BaseChatModel
 from langchain_core.tools import BaseTool
 
@@ -106,6 +107,12 @@ class Deployment:
         if unknown and self.release is None:  # a release may drop tools; its hints may outlive them
             raise DeskError(f"{self.desk.offline}: hints for {unknown}, which are not tools of this desk")
         return hints
+
+    def desk_guards(self, spec: AgentSpec) -> list[AgentMiddleware]:
+        """The desk's own guardrails for one agent: each tools module's ``GUARDS``, factories
+        ``(deployment, spec) -> AgentMiddleware | None`` (None: not for this agent)."""
+        made = (factory(self, spec) for module in self._modules for factory in getattr(module, "GUARDS", ()))
+        return [guard for guard in made if guard is not None]
 
     @cached_property
     def grounding(self) -> tuple[str, object] | None:

@@ -186,3 +186,33 @@ def test_a_team_agent_that_claims_billing_scopes_is_held_by_the_desks_guardrails
     assert refused.name == "refund_invoice" and not refused.ok  # not the requester's invoice
     assert result.status == "interrupted" and held[0]["request"]["rules"] == ["unrequested"]
     assert refunds(deployment, other) == refunds(deployment, own) == 0
+
+
+GUARD = '''
+
+from langchain.agents.middleware import AgentMiddleware
+from langchain_core.messages import ToolMessage
+
+class FrozenAssets(AgentMiddleware):
+    """The team's own rule: assets under audit are not looked up."""
+
+    def wrap_tool_call(self, request, handler):
+        if request.tool_call["args"].get("asset_id") == "AST-0042":
+            return ToolMessage("Error from lookup_asset: AST-0042 is frozen for audit.", tool_call_id=request.tool_call["id"],
+                               name=request.tool_call["name"], status="error")
+        return handler(request)
+
+GUARDS = [lambda deployment, spec: FrozenAssets() if spec.name == "assets" else None]
+'''
+
+
+def test_a_team_adds_its_own_guardrail_in_its_tools_module(team: Path, settings: Settings) -> None:
+    (team / "team_tools.py").write_text(TOOLS + GUARD)
+    deployment = Deployment(settings.model_copy(update={
+        "agent_dirs": [team / "agents"], "tool_modules": ["proctor.tools", str(team / "team_tools.py")]}))
+    assert [type(g).__name__ for g in deployment.desk_guards(next(s for s in deployment.specs if s.name == "assets"))] == [
+        "FrozenAssets"]
+    assert deployment.desk_guards(next(s for s in deployment.specs if s.name == "billing")) == []
+    result = Proctor(deployment=deployment).run("Where is my laptop AST-0042?", user_id="CUS-0001")
+    assert result.route == "assets" and result.tool_calls == []  # the guard answered: the tool never ran
+    assert "frozen for audit" in result.answer and "ThinkPad" not in result.answer
