@@ -317,7 +317,7 @@ def test_the_cli_refuses_a_regression_with_exit_2(
 def copy_of_packaged(tmp_path: Path) -> Path:
     folder = tmp_path / "release"
     # The agent specs alone: the desk's manifest, hints and routes beside them are not agents.
-    shutil.copytree(SPEC_DIR, folder / "agents", ignore=shutil.ignore_patterns("__*", "policy", "desk.toml", "offline.toml", "*.jsonl"))
+    shutil.copytree(SPEC_DIR, folder / "agents", ignore=shutil.ignore_patterns("__*", "policy", "desk.toml", "offline.toml", "demo.toml", "*.jsonl"))
     return folder
 
 
