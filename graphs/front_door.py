@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from proctor.errors import InvalidRequest
 from proctor.graphs.classifier import CLARIFY, FastClassifier, RouteDecision, is_multi_part
+from proctor.graphs.classifier import ESCALATE as ESCALATE  # re-exported: the routes the front door takes are named here
 from proctor.guards.state import emit
 from proctor.model_failures import model_failure
 
