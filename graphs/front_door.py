@@ -78,7 +78,9 @@ class FrontDoor:
         return self._ask_llm(text, fast, ask or self._ask)
 
     def _ask(self, schema: type[BaseModel], messages: list[BaseMessage]) -> BaseModel | None:
-        return self.llm.with_structured_output(schema).invoke(messages)
+        assert self.llm is not None  # decide asks only with an LLM configured
+        parsed = self.llm.with_structured_output(schema).invoke(messages)
+        return parsed if isinstance(parsed, BaseModel) else None  # a dict only for a dict schema
 
     def _ask_llm(self, text: str, fast: RouteDecision, ask: Ask) -> RouteDecision:
         menu = "\n".join(f"- {name}: {desc}" for name, desc in self.routes.items())
