@@ -279,7 +279,6 @@ def arena(settings: Settings) -> Iterator[Arena]:
             )
             deployment = Deployment(attacked)
             proctor = Proctor(deployment=deployment)
-            proctor.release_of = lambda thread_id, key=None: ""  # a release would bring its own model
             proctor.tracing = proctor.tracing.model_copy(update={"url": None, "langsmith_tracing": False})
             place = Arena(proctor, deployment, Desk(deployment), model, folder)
             try:
