@@ -138,11 +138,12 @@ class Session:
 
     def resume(self, value: Any, actor: str | None = None) -> RunResult | None:
         """Resume the thread; several pending interrupts (parallel calls) each get the value."""
-        proctor = self.arena.proctor
-        state = proctor.graph_for(self.thread).get_state({"configurable": {"thread_id": self.thread}})
+        proctor, thread = self.arena.proctor, self.thread
+        assert thread is not None  # a resume follows a send
+        state = proctor.graph_for(thread).get_state({"configurable": {"thread_id": thread}})
         if len(state.interrupts) > 1:
             value = {i.id: value for i in state.interrupts}
-        return self._guarded(lambda: proctor.resume(self.thread, value, actor=actor))
+        return self._guarded(lambda: proctor.resume(thread, value, actor=actor))
 
     def _guarded(self, run: Callable[[], RunResult]) -> RunResult | None:
         try:
