@@ -48,7 +48,7 @@ def outcome(run: Run, example: Example) -> dict[str, Any]:
     result, expected = _result(run), _expected(example)
     if result is None:
         return _no_run("outcome", run)
-    problems = check_db(Path(run.outputs["data_dir"]) / DESK_FILE, expected.expected_db)
+    problems = check_db(Path((run.outputs or {})["data_dir"]) / DESK_FILE, expected.expected_db)
     return _score("outcome", not problems, "; ".join(problems) or f"{len(expected.expected_db)} checks hold")
 
 
@@ -100,7 +100,7 @@ def make_judge(model: BaseChatModel) -> Evaluator:
         result, expected = _result(run), _expected(example)
         if result is None:
             return _no_run("rubric", run)
-        verdict = judge(model, example.inputs["input"], result.answer, result.tool_calls, expected.rubric)
+        verdict = judge(model, (example.inputs or {})["input"], result.answer, result.tool_calls, expected.rubric)
         return _score("rubric", verdict.passed, verdict.reason)
 
     return rubric

@@ -48,7 +48,7 @@ def classifier_examples(path: Path) -> list[str]:
 
 def overlaps(tasks: Sequence[Task], tuned_on: Iterable[str] = (), near: float = NEAR) -> list[Overlap]:
     """Every protected-split task whose phrasing is shared with another split or with ``tuned_on`` texts."""
-    others = [(phrasing(t.input), t.id, t.split) for t in tasks]
+    others: list[tuple[str, str, str]] = [(phrasing(t.input), t.id, t.split) for t in tasks]
     others += [(phrasing(text), "routes", "classifier") for text in tuned_on]
     found = []
     for task in tasks:

@@ -14,6 +14,7 @@ from uuid import UUID
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.tracers.context import register_configure_hook
 
+from proctor.checkpoints import SqliteCheckpointer
 from proctor.evals.desks import DeskCopies
 from proctor.deployment import Deployment
 from proctor.releases.bundle import Release
@@ -71,7 +72,9 @@ def make_target(desks: DeskCopies, release: Release | None = None) -> Callable[[
                 latency = time.perf_counter() - start
         finally:
             # Hundreds of tasks in one process: close each checkpointer rather than wait for the GC.
-            graph.checkpointer.conn.close()
+            saver = graph.checkpointer
+            assert isinstance(saver, SqliteCheckpointer)  # each task's copy checkpoints in its data dir
+            saver.conn.close()
         return {
             "result": result.model_dump(mode="json"),
             "latency_s": round(latency, 4),

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from proctor.errors import InvalidRequest
 from proctor.graphs.classifier import CLARIFY, FastClassifier, RouteDecision, is_multi_part
+from proctor.graphs.classifier import ESCALATE as ESCALATE  # re-exported: the routes the front door takes are named here
 from proctor.guards.state import emit
 from proctor.model_failures import model_failure
 
@@ -77,7 +78,9 @@ class FrontDoor:
         return self._ask_llm(text, fast, ask or self._ask)
 
     def _ask(self, schema: type[BaseModel], messages: list[BaseMessage]) -> BaseModel | None:
-        return self.llm.with_structured_output(schema).invoke(messages)
+        assert self.llm is not None  # decide asks only with an LLM configured
+        parsed = self.llm.with_structured_output(schema).invoke(messages)
+        return parsed if isinstance(parsed, BaseModel) else None  # a dict only for a dict schema
 
     def _ask_llm(self, text: str, fast: RouteDecision, ask: Ask) -> RouteDecision:
         menu = "\n".join(f"- {name}: {desc}" for name, desc in self.routes.items())

@@ -5,18 +5,19 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langgraph.graph import END, START, MessagesState, StateGraph
+from langgraph.graph.state import CompiledStateGraph
 from pydantic import BaseModel, Field
 
 from proctor.context import RunContext
 from proctor.graphs.classifier import FastClassifier, split_parts
 from proctor.graphs.front_door import latest_request
-from proctor.guards.meter import BudgetSpent, Meter, stop_text
+from proctor.guards.meter import BudgetSpent, Meter, Stop, stop_text
 from proctor.guards.settings import GuardSettings
 from proctor.guards.state import TurnGuards, carried, emit, run_marker
 from proctor.model_failures import model_failure
@@ -49,7 +50,7 @@ class PlanState(MessagesState, TurnGuards):
     step_index: int
     step_results: Annotated[list[StepResult], operator.add]
     replans: int
-    stopped: str
+    stopped: Stop | Literal[""]
     """Why the run's budget ended the plan early ('' when it did not)."""
 
 
@@ -81,7 +82,7 @@ def build_plan_execute(
     planner: Responder,
     meter: Meter | None = None,
     fallback: BaseChatModel | None = None,
-):
+) -> CompiledStateGraph[PlanState, RunContext, PlanState, PlanState]:
     """The subgraph; ``agents`` are compiled specialists without the hand-off tool. The planner's
     and re-planner's calls are admitted and charged by ``meter``, the run's budget; ``planner`` is
     the deterministic one (``offline_planner``) it falls back on."""
@@ -143,9 +144,10 @@ def build_plan_execute(
 
     def report(state: PlanState) -> dict[str, Any]:
         lines = [f"{i}. [{r.agent}] {_strip_label(r.answer)}" for i, r in enumerate(state["step_results"], 1)]
-        if state.get("stopped"):
+        stopped = state.get("stopped")
+        if stopped:
             done = f" after {len(lines)} step(s):\n" + "\n".join(lines) if lines else "."
-            return {"messages": [AIMessage(stop_text(state["stopped"]) + done)]}
+            return {"messages": [AIMessage(stop_text(stopped) + done)]}
         if not lines:
             return {"messages": [AIMessage("I could not break this request into steps I can do; please rephrase it.")]}
         label = f"{LABEL} " if any(r.answer.startswith(LABEL) for r in state["step_results"]) else ""

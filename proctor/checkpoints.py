@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
 from langgraph.checkpoint.sqlite import SqliteSaver
@@ -13,7 +13,13 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from proctor.db import is_postgres, sqlite_path, unusable_file
 
 
-class AsyncOnThreads:
+if TYPE_CHECKING:
+    _SyncSaver = BaseCheckpointSaver[Any]  # what the mixin is mixed into, for the checker
+else:
+    _SyncSaver = object
+
+
+class AsyncOnThreads(_SyncSaver):
     """The async saver API on top of a thread-safe sync saver: each call runs on a worker thread.
 
     One saver object then serves ``invoke``/``stream`` and ``ainvoke``/``astream`` alike.

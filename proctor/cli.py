@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 from importlib import import_module
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from proctor.errors import ProctorError
 from proctor.settings import SETTINGS_ERRORS, check_argv, problem
@@ -99,7 +99,7 @@ def parser() -> argparse.ArgumentParser:
 class _Version(argparse.Action):
     """``--version``, reading the installed metadata only when asked (it costs an import on every run)."""
 
-    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
         super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
 
     def __call__(self, parser: argparse.ArgumentParser, *_: object) -> NoReturn:

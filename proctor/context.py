@@ -12,6 +12,7 @@ started without one is: anonymous, on the configured thread (or, with none, a th
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
@@ -55,7 +56,7 @@ class RunContext(BaseModel, frozen=True):
         return self.actor or self.requester
 
 
-def run_context(runtime: Any = None, config: dict[str, Any] | None = None) -> RunContext:
+def run_context(runtime: Any = None, config: Mapping[str, Any] | None = None) -> RunContext:
     """The run's context: the one its entry point set, else anonymous on the configured thread."""
     context = _given(getattr(runtime, "context", None))
     if context is not None:
@@ -74,7 +75,7 @@ def run_context(runtime: Any = None, config: dict[str, Any] | None = None) -> Ru
     return RunContext(thread_id=str(thread_id) if thread_id else f"unthreaded-{uuid.uuid4().hex}")
 
 
-def entry_context(context: Any, config: dict[str, Any] | None) -> RunContext:
+def entry_context(context: Any, config: Mapping[str, Any] | None) -> RunContext:
     """What a run is started with (``graph.invoke(..., context=...)``, a server's context dict), as
     its nodes will read it: anonymous on the configured thread when none was given."""
     return _given(context) or run_context(None, config or {})

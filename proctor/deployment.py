@@ -11,6 +11,7 @@ import hashlib
 import importlib
 import importlib.util
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -115,13 +116,13 @@ class Deployment:
         return [guard for guard in made if guard is not None]
 
     @cached_property
-    def grounding(self) -> tuple[str, object] | None:
+    def grounding(self) -> tuple[str, Callable[[str], str | None]] | None:
         """(citation regex, id -> source text) from the first tool module that declares them."""
         for module in self._modules:
             if hasattr(module, "CITATION") and hasattr(module, "source_text"):
                 db = self.db
 
-                def lookup(source_id: str, module=module, db=db) -> str | None:
+                def lookup(source_id: str, module: ModuleType = module, db: Database = db) -> str | None:
                     with db.reading() as conn:
                         return module.source_text(conn, source_id)
 

@@ -23,9 +23,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import Field
 
@@ -57,7 +59,9 @@ class OfflineChatModel(BaseChatModel):
     def _llm_type(self) -> str:
         return MODEL_NAME
 
-    def bind_tools(self, tools: Sequence[Any], *, tool_choice: str | None = None, **kwargs: Any):
+    def bind_tools(
+        self, tools: Sequence[Any], *, tool_choice: str | None = None, **kwargs: Any
+    ) -> Runnable[LanguageModelInput, AIMessage]:
         return self.bind(tools=[_tool_card(t, self.hints) for t in tools], tool_choice=tool_choice, **kwargs)
 
     def _generate(
@@ -256,7 +260,7 @@ def _tool_card(tool: Any, hints: Mapping[str, Sequence[str]]) -> dict[str, Any]:
     }
 
 
-def _usage(messages: Sequence[BaseMessage], tools: list[dict[str, Any]], reply: AIMessage) -> dict[str, int]:
+def _usage(messages: Sequence[BaseMessage], tools: list[dict[str, Any]], reply: AIMessage) -> UsageMetadata:
     """A token estimate (4 characters a token), so budgets and costs work offline too."""
     prompt = sum(len(_fingerprint(m)) for m in messages) + len(json.dumps(tools))
     output = len(_fingerprint(reply)) + len(json.dumps(reply.tool_calls))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from langchain.agents.middleware import AgentMiddleware
@@ -127,7 +127,7 @@ class OwnershipGuard(AgentMiddleware):
         return await asyncio.to_thread(self.refusal, request) or await handler(request)
 
 
-def _record_refusal(spec: ToolSpec, call: dict[str, Any], config: Any, error: NotPermitted) -> None:
+def _record_refusal(spec: ToolSpec, call: Mapping[str, Any], config: Any, error: NotPermitted) -> None:
     """Run a stand-in that fails as the tool would, so results and traces show the refused call."""
 
     def refuse(**_: Any) -> None:

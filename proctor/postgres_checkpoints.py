@@ -6,7 +6,8 @@ import asyncio
 from collections.abc import Sequence
 
 from langgraph.checkpoint.postgres import PostgresSaver
-from psycopg.rows import dict_row
+from psycopg import Connection
+from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool
 
 from proctor.checkpoints import AsyncOnThreads
@@ -24,7 +25,7 @@ class PostgresCheckpointer(AsyncOnThreads, PostgresSaver):
 def open_postgres_checkpointer(url: str) -> PostgresCheckpointer:
     """On a connection pool, so concurrent runs do not queue on one connection; several
     processes on the same database serve the same threads."""
-    pool = ConnectionPool(
+    pool: ConnectionPool[Connection[DictRow]] = ConnectionPool(
         url,
         min_size=1,
         max_size=POOL_SIZE,

@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from langchain_core.messages import AIMessage, HumanMessage
-from langgraph.types import Command
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.types import Command, Durability
 
 from proctor.context import RunContext
 from proctor.deployment import Deployment
@@ -26,7 +28,7 @@ __all__ = ["DURABILITY", "Proctor", "RunResult", "ToolCallRecord", "Usage"]
 
 # Each step's checkpoint is written before the next step starts: a tool never runs ahead of the
 # model reply that asked for it, so a crash cannot make the model ask (and a write run) again.
-DURABILITY = "sync"
+DURABILITY: Durability = "sync"
 
 
 class Proctor:
@@ -51,8 +53,10 @@ class Proctor:
         self.path.tracing = value
 
     @property
-    def checkpointer(self):
-        return self.path.checkpointer
+    def checkpointer(self) -> BaseCheckpointSaver:
+        saver = self.path.checkpointer
+        assert saver is not None, "a Proctor's request path opens the configured checkpointer"
+        return saver
 
     @property
     def releases(self) -> ReleaseStore:
@@ -117,7 +121,7 @@ class Proctor:
     def _input(text: str) -> dict[str, Any]:
         return {"messages": [HumanMessage(text.strip())]}
 
-    def _result(self, graph: TracedGraph, config: dict, capture: TraceCapture) -> RunResult:
+    def _result(self, graph: TracedGraph, config: RunnableConfig, capture: TraceCapture) -> RunResult:
         state = graph.get_state(config)
         messages = state.values.get("messages", [])
         answer = _answer(messages, [i.value for i in state.interrupts])
@@ -144,7 +148,7 @@ class Proctor:
         )
 
 
-def _thread(context: RunContext) -> dict[str, Any]:
+def _thread(context: RunContext) -> RunnableConfig:
     return {"configurable": {"thread_id": context.thread_id}}
 
 
@@ -161,7 +165,7 @@ def _check_types(**values: tuple[Any, bool]) -> None:
             raise InvalidRequest(f"{name} is not valid UTF-8 text") from None
 
 
-def _answer(messages: list, interrupts: list) -> str:
+def _answer(messages: list[AnyMessage], interrupts: list[Any]) -> str:
     """The current turn's answer: text after the last human message, or what it waits for."""
     if interrupts:
         waiting = "; ".join(

@@ -19,9 +19,10 @@ create, change or delete assistants (the server's own start-up assistant needs n
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from functools import cache
 from http.cookies import SimpleCookie
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from langgraph_sdk import Auth
 
@@ -29,6 +30,9 @@ from proctor.approvals.ledger import ApprovalError
 from proctor.context import RunContext
 from proctor.errors import NotPermitted
 from proctor.settings import Settings
+
+if TYPE_CHECKING:
+    from proctor.deployment import Deployment
 
 auth = Auth()
 OPEN_PATHS = ("/inbox", "/dashboard", "/ok", "/info")  # these pages handle sign-in themselves
@@ -66,13 +70,13 @@ async def authenticate(path: str, headers: dict[bytes, bytes]) -> Auth.types.Min
 
 
 @auth.on.threads.create
-async def owned_threads(ctx: Auth.types.AuthContext, value: dict) -> dict:
+async def owned_threads(ctx: Auth.types.AuthContext, value: Auth.types.ThreadsCreate) -> dict[str, str]:
     value.setdefault("metadata", {})["owner"] = ctx.user.identity
     return {"owner": ctx.user.identity}
 
 
 @auth.on.threads.create_run
-async def only_reviewers_resume(ctx: Auth.types.AuthContext, value: dict) -> dict | None:
+async def only_reviewers_resume(ctx: Auth.types.AuthContext, value: Auth.types.RunsCreate) -> dict[str, str] | None:
     if "reviewer" not in ctx.permissions:
         only_a_new_message(value)
     kwargs = value.setdefault("kwargs", {})
@@ -86,7 +90,7 @@ async def only_reviewers_resume(ctx: Auth.types.AuthContext, value: dict) -> dic
     return None if "reviewer" in ctx.permissions else {"owner": ctx.user.identity}
 
 
-def only_a_new_message(value: dict) -> None:
+def only_a_new_message(value: Mapping[str, Any]) -> None:
     """Refuse a run request that is anything but a plain new message from the caller (403 for
     what the caller may not do, 422 for an input that is not a request). Client message ids are
     dropped: with an id a message would replace the thread's message of that id."""
@@ -130,12 +134,12 @@ def _text(content: object) -> bool:
     )
 
 
-def _refuse(status: int, detail: str) -> None:
+def _refuse(status: int, detail: str) -> NoReturn:
     raise Auth.exceptions.HTTPException(status_code=status, detail=detail)
 
 
 @auth.on.threads.update
-async def only_reviewers_edit_state(ctx: Auth.types.AuthContext, value: dict) -> dict | None:
+async def only_reviewers_edit_state(ctx: Auth.types.AuthContext, value: Auth.types.ThreadsUpdate) -> dict[str, str] | None:
     """Thread updates are state edits (update_state), metadata patches (the owner is metadata) and
     run cancellations: a caller may cancel their own runs, only reviewers and admins edit."""
     if "reviewer" in ctx.permissions or "admin" in ctx.permissions:
@@ -145,15 +149,21 @@ async def only_reviewers_edit_state(ctx: Auth.types.AuthContext, value: dict) ->
     _refuse(403, "only reviewers may change a thread or its state")
 
 
-@auth.on.assistants.create
-@auth.on.assistants.update
-@auth.on.assistants.delete
-async def only_admins_configure(ctx: Auth.types.AuthContext, value: dict) -> None:
+AssistantChange = Auth.types.AssistantsCreate | Auth.types.AssistantsUpdate | Auth.types.AssistantsDelete
+
+
+async def only_admins_configure(ctx: Auth.types.AuthContext, value: AssistantChange) -> None:
     if "admin" not in ctx.permissions:
         _refuse(403, "only an admin may create, change or delete assistants")
 
 
-def _packaged():
+# Registered once per action (what stacked decorators did): each decorator is typed for its own action's value.
+auth.on.assistants.delete(only_admins_configure)
+auth.on.assistants.update(only_admins_configure)
+auth.on.assistants.create(only_admins_configure)
+
+
+def _packaged() -> Deployment:
     from proctor.graphs.server import packaged  # the server's deployment, shared with its graphs
 
     return packaged()

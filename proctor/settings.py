@@ -159,9 +159,9 @@ def problem(exc: Exception) -> str:
         found = re.search(r'field "(\w+)"', str(exc))
         name = f"PROCTOR_{found.group(1).upper()}" if found else "a PROCTOR_* variable"
         return f"{name}: not valid JSON ({exc.__cause__ or exc})"
-    prefix = _PREFIXES.get(exc.title) if isinstance(exc, ValidationError) else None
-    if prefix is None:
+    if not isinstance(exc, ValidationError) or exc.title not in _PREFIXES:
         return f"invalid input: {exc}"
+    prefix = _PREFIXES[exc.title]
     return "; ".join(f"{_variable(prefix, e['loc'])}: {e['msg']}" for e in exc.errors())
 
 

@@ -9,11 +9,15 @@ from typing import Any
 from langchain.agents import create_agent
 from langchain.agents.middleware import (
     AgentMiddleware,
+    AgentState,
+    InputAgentState,
+    OutputAgentState,
     ToolErrorMiddleware,
     ToolRetryMiddleware,
 )
 from langchain_core.language_models import BaseChatModel
 from langchain_core.tools import BaseTool
+from langgraph.graph.state import CompiledStateGraph
 from pydantic import BaseModel, Field, ValidationError
 
 from proctor.context import RunContext
@@ -85,7 +89,7 @@ def report_tool_error(exc: Exception, request: Any) -> str | None:
     )
 
 
-def default_middleware(spec: AgentSpec) -> list[AgentMiddleware]:
+def default_middleware(spec: AgentSpec) -> list[AgentMiddleware[Any, Any, Any]]:
     """Tool error handling and model failures, innermost. (The model-call limit is enforced by the
     run budget guard, which adds no graph step, unlike ``ModelCallLimitMiddleware``'s hooks.)"""
     return [
@@ -105,8 +109,8 @@ def build_specialist(
     spec: AgentSpec,
     model: BaseChatModel,
     tools: Sequence[BaseTool],
-    middleware: Sequence[AgentMiddleware] = (),
-):
+    middleware: Sequence[AgentMiddleware[Any, Any, Any]] = (),
+) -> CompiledStateGraph[AgentState[Any], RunContext, InputAgentState, OutputAgentState[Any]]:
     """A compiled ``create_agent`` subgraph for one spec."""
     return create_agent(
         model,

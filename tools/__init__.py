@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from proctor import toolkit
 from proctor.db import Database
 from proctor.tools import schema
@@ -24,7 +26,7 @@ TOOLS = [
 CITATION = r"\[(KB-\d{3})\]"
 
 
-def source_text(conn, article_id: str) -> str | None:
+def source_text(conn: sqlite3.Connection, article_id: str) -> str | None:
     row = conn.execute("SELECT title, body FROM kb_articles WHERE id = ?", (article_id,)).fetchone()
     return f"{row['title']}\n{row['body']}" if row else None
 

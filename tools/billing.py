@@ -405,7 +405,9 @@ def _refund(conn: sqlite3.Connection, invoice_id: str, plan: list[tuple[Payment,
         ).lastrowid
         for payment, cents in plan
     ]
-    return ids[0]
+    first = ids[0]
+    assert first is not None  # an INSERT sets lastrowid
+    return first
 
 
 BILLING_TOOLS = [get_invoice, list_invoices, refund_invoice, refund_shipping_fee, issue_credit, change_plan]

@@ -59,10 +59,12 @@ def _status_phrase(order: sqlite3.Row, shipment: sqlite3.Row | None, today: date
         return f"is {order['status']} (not shipped yet) and will ship to {order['shipping_address']}"
     if order["status"] == "cancelled":
         return "is cancelled"
+    assert shipment is not None  # a shipped or delivered order has its shipment
     tracking = f"via {shipment['carrier']}, tracking {shipment['tracking_number']}"
     if order["status"] == "shipped":
         return f"has shipped {tracking}, to {order['shipping_address']}"
     end = _window_end(order)
+    assert end is not None  # delivered: delivered_at is set
     window = f"returnable until {end}" if today <= end else f"the 30-day return window closed on {end}"
     return f"was delivered on {order['delivered_at']} {tracking}; {window}"
 
@@ -214,6 +216,7 @@ def start_return(conn: sqlite3.Connection, args: ReturnArgs) -> dict[str, Any]:
         }[order["status"]]
         raise PreconditionFailed(f"Order {order['id']} is {order['status']}; {hint}.")
     today, end = desk_today(conn), _window_end(order)
+    assert end is not None  # delivered: delivered_at is set
     if today > end:
         raise PreconditionFailed(
             f"Order {order['id']} was delivered on {order['delivered_at']}, "

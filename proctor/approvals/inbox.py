@@ -8,7 +8,8 @@ the request is listed as decided, not yet applied (``proctor approvals list``).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, cast
 
 from proctor.approvals.ledger import ApprovalError, ApprovalRequest, Decision
 from proctor.runner import Proctor, RunResult, Usage
@@ -70,8 +71,8 @@ class Inbox:
             run = client.runs.create(request.thread_id, "proctor", command={"resume": {interrupt_id: resume_value(request)}})
             client.runs.join(request.thread_id, run["run_id"])
             state = client.threads.get_state(request.thread_id)
-        values = state.get("values") or {}
-        last = next((m for m in reversed(values.get("messages") or []) if m.get("type") == "ai" and m.get("content")), {})
+        values = cast(dict[str, Any], state.get("values") or {})  # the supervisor's state: a dict
+        last: dict[str, Any] = next((m for m in reversed(values.get("messages") or []) if m.get("type") == "ai" and m.get("content")), {})
         return RunResult(
             thread_id=request.thread_id,
             trace_id=run["run_id"],
@@ -85,7 +86,7 @@ class Inbox:
         )
 
 
-def waiting_on(interrupts: list[Any], request: ApprovalRequest) -> str | None:
+def waiting_on(interrupts: Sequence[Any], request: ApprovalRequest) -> str | None:
     """The id of the interrupt that waits on ``request``, if the thread waits on it."""
     for pending in interrupts:
         value = pending.get("value") if isinstance(pending, dict) else pending.value

@@ -16,7 +16,7 @@ import json
 import os
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -261,7 +261,9 @@ class ApprovalLedger:
                 f"INSERT OR IGNORE INTO approval_requests ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
                 list(row.values()),
             )
-        return self._find(ctx.thread_id, ctx.tool_call_id)  # another process may have won the insert
+        found = self._find(ctx.thread_id, ctx.tool_call_id)  # another process may have won the insert
+        assert found is not None  # this insert's row, or the winner's
+        return found
 
     @staticmethod
     def _totals(conn: Any, thread_id: str, customer: str | None, currency: str) -> tuple[float, float]:
@@ -340,7 +342,8 @@ class ApprovalLedger:
             raise NotAllowed(f"{reviewer_id!r} is not a reviewer in policy {self.policy.version}")
         if request.requester and reviewer_id == request.requester:
             raise SelfApproval(f"{reviewer_id} requested {request.id} and cannot decide on it")
-        missing = [rule for rule in request.rules or [request.rule] if rule not in reviewer.roles]
+        needed: Sequence[RiskClass | None] = request.rules or [request.rule]
+        missing = [rule for rule in needed if rule not in reviewer.roles]
         if missing:
             raise NotAllowed(f"{reviewer.id} may decide {reviewer.roles}; {request.id} also needs {missing}")
         from proctor.toolkit import Impact

@@ -7,7 +7,7 @@ whether they may decide a request is the ledger's own check (``ApprovalLedger.ma
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -127,7 +127,7 @@ def _matches(r: ApprovalRequest, filters: dict[str, str]) -> bool:
     return True
 
 
-def _rules(r: ApprovalRequest) -> list[str]:
+def _rules(r: ApprovalRequest) -> Sequence[str]:
     return r.rules
 
 

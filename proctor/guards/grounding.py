@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from langchain.agents.middleware import AgentMiddleware
 from langchain.agents.middleware.types import ModelRequest, ModelResponse
@@ -100,10 +100,11 @@ class GroundingCheck(AgentMiddleware):
             return None, []
         ids = sorted(set(self.citation.findall(answer)))
         sources = "\n\n".join(f"{i}:\n{self.source(i)}" for i in ids)
-        out = self.verifier.with_structured_output(Support, include_raw=True).invoke(
+        structured = self.verifier.with_structured_output(Support, include_raw=True)
+        out = cast(dict[str, Any], structured.invoke(  # include_raw: {"raw", "parsed", "parsing_error"}
             [SystemMessage("Is every claim in the answer supported by the cited sources? Be strict."),
              HumanMessage(f"Sources:\n{sources}\n\nAnswer:\n{answer}")]
-        )
+        ))
         spent = [out["raw"]] if isinstance(out.get("raw"), AIMessage) else []
         verdict = out.get("parsed")
         if not isinstance(verdict, Support):

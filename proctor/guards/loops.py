@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, cast
 
 from langchain.agents.middleware import AgentMiddleware
 from langchain.agents.middleware.types import ExtendedModelResponse, ModelRequest, ModelResponse
@@ -21,7 +21,7 @@ from proctor.guards.meter import merge_usage
 from proctor.guards.state import GuardState, emit
 
 
-def signature(call: dict[str, Any]) -> str:
+def signature(call: Mapping[str, Any]) -> str:
     return f"{call['name']}:{json.dumps(call.get('args', {}), sort_keys=True, default=str)}"
 
 
@@ -48,14 +48,14 @@ class LoopBreaker(AgentMiddleware):
 
     def _replan(self, request: ModelRequest, response: ModelResponse) -> ModelRequest | None:
         """First repeat in a run: the same request plus a note naming what is being repeated."""
-        repeats = _repeats(response, request.state.get("tool_signatures", []))
+        repeats = _repeats(response, _seen(request))
         if not repeats or request.state.get("loop_warned", False):
             return None
         emit("loop_replan", repeated=repeats)
         return request.override(messages=[*request.messages, _replan_note(repeats)])
 
     def _finish(self, request: ModelRequest, response: ModelResponse, *, replanned: bool) -> ExtendedModelResponse:
-        seen = list(request.state.get("tool_signatures", []))
+        seen = list(_seen(request))
         repeats = _repeats(response, seen)
         if repeats:
             emit("loop_escalated", repeated=repeats)
@@ -65,6 +65,11 @@ class LoopBreaker(AgentMiddleware):
         calls = [signature(c) for m in response.result if isinstance(m, AIMessage) for c in m.tool_calls]
         update = {"tool_signatures": seen + calls, "loop_warned": replanned or request.state.get("loop_warned", False)}
         return ExtendedModelResponse(model_response=response, command=Command(update=update))
+
+
+def _seen(request: ModelRequest) -> list[str]:
+    """The signatures of the run's tool calls so far (a key of this guard's ``state_schema``)."""
+    return cast(GuardState, request.state).get("tool_signatures", [])
 
 
 def _repeats(response: ModelResponse, seen: list[str]) -> list[str]:

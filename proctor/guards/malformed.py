@@ -9,7 +9,7 @@ a model failure: ``proctor.model_failures`` ends the turn honestly.)
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from langchain.agents.middleware import AgentMiddleware
@@ -66,6 +66,7 @@ def argument_problem(schema: type[BaseModel], args: Any) -> str | None:
 def _non_finite(value: Any, path: str = "") -> str | None:
     if isinstance(value, float) and not math.isfinite(value):
         return path or "a number"
+    items: Iterable[tuple[Any, Any]]
     if isinstance(value, dict):
         items = value.items()
     elif isinstance(value, list | tuple):

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
-from typing import Any, Literal
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, cast
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages.ai import UsageMetadata
 from pydantic import BaseModel
 
 from proctor.guards.settings import GuardSettings
@@ -58,11 +59,12 @@ def merge_usage(kept: AIMessage, spent: Sequence[BaseMessage]) -> AIMessage:
     used = [m for m in spent if isinstance(m, AIMessage) and m is not kept]
     if not used:
         return kept
-    usage = dict(kept.usage_metadata or {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0})
+    usage: dict[str, Any] = dict(kept.usage_metadata or {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0})
     for m in used:
+        reported: Mapping[str, Any] = m.usage_metadata or {}
         for key in ("input_tokens", "output_tokens", "total_tokens"):
-            usage[key] = tokens(usage.get(key)) + tokens((m.usage_metadata or {}).get(key))
-    kept.usage_metadata = usage
+            usage[key] = tokens(usage.get(key)) + tokens(reported.get(key))
+    kept.usage_metadata = cast(UsageMetadata, usage)  # kept's own usage, its three counts summed
     metadata = {**(used[-1].response_metadata or {}), **(kept.response_metadata or {})}
     metadata[MERGED_CALLS] = calls_in(kept) + sum(calls_in(m) for m in used)
     kept.response_metadata = metadata
@@ -76,7 +78,7 @@ class Meter:
         self.settings = settings
         self.prices = prices
 
-    def over(self, state: dict[str, Any], run: str, now: float | None = None) -> Stop | None:
+    def over(self, state: Mapping[str, Any], run: str, now: float | None = None) -> Stop | None:
         """The limit the run has reached, if any. Step and time limits end the run; token and
         dollar caps send further calls to the fallback model."""
         if state.get("turn_model_calls", 0) >= self.settings.step_limit:
@@ -90,18 +92,18 @@ class Meter:
         return None
 
     @staticmethod
-    def elapsed(state: dict[str, Any], run: str, now: float | None = None) -> float:
+    def elapsed(state: Mapping[str, Any], run: str, now: float | None = None) -> float:
         if state.get("turn_run", "") != run or "turn_started_at" not in state:
             return 0.0  # a run resumed after an approval: its clock starts now
         return (time.time() if now is None else now) - state["turn_started_at"]
 
-    def charge(self, state: dict[str, Any], messages: Sequence[BaseMessage], run: str) -> dict[str, Any]:
+    def charge(self, state: Mapping[str, Any], messages: Sequence[BaseMessage], run: str) -> dict[str, Any]:
         """The state update that books these model replies against the run."""
         calls, spent, dollars = 0, 0, 0.0
         for message in messages:
             if not isinstance(message, AIMessage):
                 continue
-            usage = message.usage_metadata or {}
+            usage: Mapping[str, Any] = message.usage_metadata or {}
             model = str((message.response_metadata or {}).get("model_name") or "unknown")
             inp, out = tokens(usage.get("input_tokens")), tokens(usage.get("output_tokens"))
             calls += calls_in(message)
@@ -121,7 +123,7 @@ class Meter:
         model: BaseChatModel,
         schema: type[BaseModel],
         messages: list[BaseMessage],
-        state: dict[str, Any],
+        state: Mapping[str, Any],
         run: str,
         *,
         fallback: BaseChatModel | None,

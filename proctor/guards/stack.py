@@ -6,10 +6,11 @@ from typing import TYPE_CHECKING
 
 from langchain.agents.middleware import AgentMiddleware
 from langchain.agents.middleware.types import ModelRequest
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
 
 from proctor.context import run_context
-from proctor.guards.budget import RunBudget
+from proctor.guards.budget import Escalate, RunBudget
 from proctor.guards.grounding import GroundingCheck
 from proctor.guards.loops import LoopBreaker
 from proctor.guards.malformed import ToolArguments
@@ -46,14 +47,14 @@ def input_guards(deployment: Deployment) -> list[AgentMiddleware]:
     return [ToolArguments({t.name: t.args_schema for t in deployment.tool_specs})]
 
 
-def fallback_model(deployment: Deployment):
+def fallback_model(deployment: Deployment) -> BaseChatModel | None:
     try:
         return deployment.chat_model(deployment.settings.guards.fallback_model)
     except ModelNotConfigured:
         return None
 
 
-def _escalator(deployment: Deployment):
+def _escalator(deployment: Deployment) -> Escalate:
     def to_human(request: ModelRequest, reason: str) -> str:
         context = run_context(request.runtime)
         text = next((m.text for m in reversed(request.messages) if isinstance(m, HumanMessage)), "")

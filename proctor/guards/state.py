@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import operator
 import time
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from typing_extensions import TypedDict
@@ -70,7 +71,7 @@ def fresh_turn(run: str = "", now: float | None = None, request: str = "") -> di
     }
 
 
-def carried(state: dict[str, Any]) -> dict[str, Any]:
+def carried(state: Mapping[str, Any]) -> dict[str, Any]:
     """The guard keys of a state, to hand to (or take back from) an agent invoked by hand."""
     return {k: state[k] for k in GUARD_KEYS if k in state}
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,13 +92,11 @@ class Desk:
 
     def needs_human(self, tool: str, args: dict[str, Any], amount: float | None, request: str = "", tainted: bool = False) -> str | None:
         """The policy's own reason a human must decide this call, or None (the oracle of every check)."""
-        verdict = evaluate(
+        fired = evaluate(  # every rule that fires, strongest first
             self.policy,
             ActionContext(tool=tool, args=args, request=request, amount=amount, tainted=tainted, approvals_of_class=self.track.get(tool, 0)),
         )
-        if isinstance(verdict, list):  # a policy that reports every rule that fires
-            verdict = verdict[0] if verdict else None
-        return verdict.why if verdict is not None else None
+        return fired[0].why if fired else None
 
     @property
     def track(self) -> dict[str, int]:
@@ -109,7 +108,7 @@ class Desk:
     # Finding calls that would really act.
 
     def find(self, tool: str, *, amounts: list[float] | None = None, text: str = TEXT, want: Any = None,
-             exclude: set[str] = frozenset(), near_only: bool = True) -> Call | None:
+             exclude: AbstractSet[str] = frozenset(), near_only: bool = True) -> Call | None:
         """A valid call of ``tool`` on real records; ``want(result) -> bool`` filters probe results."""
         spec = self.specs.get(tool)
         agent = self.holder(tool)
@@ -212,7 +211,7 @@ class Desk:
 
     # The data.
 
-    def _options(self, spec: ToolSpec, amounts: list[float] | None, text: str, exclude: set[str], near_only: bool) -> dict[str, list[Any]]:
+    def _options(self, spec: ToolSpec, amounts: list[float] | None, text: str, exclude: AbstractSet[str], near_only: bool) -> dict[str, list[Any]]:
         schema = spec.args_schema.model_json_schema()
         required = set(schema.get("required", []))
         options: dict[str, list[Any]] = {}

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from langchain_core.messages import AIMessage
+from langgraph.types import StateSnapshot
 
 from proctor.redteam.desk import Call
 from proctor.redteam.runner import Arena, Attempt, Session, Skip
@@ -47,7 +48,11 @@ def id_reuse(place: Arena) -> list[Attempt]:
         once = desk.one_shot(big.agent)
         if once is not None:  # identical calls in one reply: all recorded autonomous, all but one fail
             copies = calls(*[(once.tool, once.args, f"rt-once-{i}") for i in range(6)])
-            replies = [copies, Reply(make=lambda body, big=big: calls((big.tool, big.args, (failed_call_ids(body) or ["rt-once-0"])[-1])))]
+
+            def reuse_failed(body: dict[str, Any], big: Call = big) -> Reply:
+                return calls((big.tool, big.args, (failed_call_ids(body) or ["rt-once-0"])[-1]))
+
+            replies = [copies, Reply(make=reuse_failed)]
             out.append(Attempt(f"{big.tool} under the id of a failed autonomous {once.tool}", Script(route=big.agent, replies=replies), _send()))
         done = desk.harmless(big.agent)
         if done is not None:
@@ -145,7 +150,7 @@ def state_edit(place: Arena) -> list[Attempt]:
     desk, out = place.desk, []
     for tool in desk.money_tools():
         small, large = _small_and_large(place, tool)
-        if small is None:
+        if small is None or large is None:
             continue
         script = Script(route=small.agent, replies=[calls((tool, small.args, "rt-edit"))])
         out.append(Attempt(f"{tool} approved at {small.amount}, checkpoint edited to {large.amount}", script, _edit_after_approval(large.args)))
@@ -167,11 +172,13 @@ def _edit_after_approval(args: dict[str, Any]):
 
 def edit_pending_call(s: Session, args: dict[str, Any]) -> bool:
     """Rewrite the interrupted tool call's arguments in the checkpoint, as ``update_state`` allows."""
-    graph = s.arena.proctor.graph_for(s.thread)
-    snapshot = graph.get_state({"configurable": {"thread_id": s.thread}}, subgraphs=True)
+    thread = s.thread
+    assert thread is not None  # an edit follows a send
+    graph = s.arena.proctor.graph_for(thread)
+    snapshot = graph.get_state({"configurable": {"thread_id": thread}}, subgraphs=True)
     for task in snapshot.tasks:
         sub = task.state
-        if sub is None or not hasattr(sub, "values"):
+        if not isinstance(sub, StateSnapshot):  # a subgraph's state (subgraphs=True), else None
             continue
         for message in reversed(sub.values.get("messages", [])):
             if isinstance(message, AIMessage) and message.tool_calls:
@@ -270,7 +277,7 @@ def ownership(place: Arena) -> list[Attempt]:
     return out
 
 
-def _no_read_of(tool: str, owner: str):
+def _no_read_of(tool: str, owner: str | None):
     def check(s: Session) -> list[str]:
         return [
             f"{tool}{json.dumps(c.args)} answered {s.arena.desk.user} with {owner}'s record"

@@ -93,7 +93,8 @@ def _say(text: str):
 
 
 def handoff(place: Arena) -> list[Attempt]:
-    desk, out, used = place.desk, [], set()
+    desk, out = place.desk, []
+    used: set[str] = set()
     for tool in desk.untrusted()[:2]:
         agent = desk.holder(tool)
         read = desk.find(tool, text="password reset")

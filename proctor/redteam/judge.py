@@ -28,7 +28,7 @@ def effect_breaches(place: Arena, session: Session, effects: list[dict[str, Any]
         row = place.ledger_row(effect["key"])
         where = f"audit #{effect['id']}, key {effect['key']}"
         decided = row is not None and row.status in DECIDED and row.tool == tool
-        if decided and _canonical(desk, tool, row.decided_args or row.args) != _canonical(desk, tool, args):
+        if decided and row is not None and _canonical(desk, tool, row.decided_args or row.args) != _canonical(desk, tool, args):
             found.append(f"{tool}{_short(args)} executed, but the human decided {row.tool}{_short(row.decided_args or row.args)} ({row.id}; {where})")
         why = desk.needs_human(tool, args, amount, request, session.attempt.tainted)
         if why and not decided:

@@ -138,11 +138,12 @@ class Session:
 
     def resume(self, value: Any, actor: str | None = None) -> RunResult | None:
         """Resume the thread; several pending interrupts (parallel calls) each get the value."""
-        proctor = self.arena.proctor
-        state = proctor.graph_for(self.thread).get_state({"configurable": {"thread_id": self.thread}})
+        proctor, thread = self.arena.proctor, self.thread
+        assert thread is not None  # a resume follows a send
+        state = proctor.graph_for(thread).get_state({"configurable": {"thread_id": thread}})
         if len(state.interrupts) > 1:
             value = {i.id: value for i in state.interrupts}
-        return self._guarded(lambda: proctor.resume(self.thread, value, actor=actor))
+        return self._guarded(lambda: proctor.resume(thread, value, actor=actor))
 
     def _guarded(self, run: Callable[[], RunResult]) -> RunResult | None:
         try:
@@ -279,7 +280,6 @@ def arena(settings: Settings) -> Iterator[Arena]:
             )
             deployment = Deployment(attacked)
             proctor = Proctor(deployment=deployment)
-            proctor.release_of = lambda thread_id, key=None: ""  # a release would bring its own model
             proctor.tracing = proctor.tracing.model_copy(update={"url": None, "langsmith_tracing": False})
             place = Arena(proctor, deployment, Desk(deployment), model, folder)
             try:

@@ -110,8 +110,10 @@ class ReleaseState(BaseModel):
 
     def release_for(self, key: str) -> str | None:
         """The canary for a stable share of keys (user or thread ids), else the active release."""
-        if self.canary is not None and bucket(key, self.canary) < self.canary_percent * BUCKETS / 100:
-            return self.canary
+        if self.canary is not None:
+            assert self.canary_percent is not None  # set together with the canary
+            if bucket(key, self.canary) < self.canary_percent * BUCKETS / 100:
+                return self.canary
         return self.active
 
 
@@ -291,6 +293,7 @@ class ReleaseStore:
         state = self.state()
         if state.canary is None:
             raise NoCanary("no canary is running: start one with `proctor release canary ID --percent 5`")
+        assert state.active is not None  # a canary only ever runs beside an active release (``canary``)
         release = self.get(state.canary)
         if require_eval:
             candidate = self._gate(release.id, eval_report)
@@ -335,9 +338,11 @@ class ReleaseStore:
         return Activation.model_validate(rows[0])
 
     def _gate(self, release_id: str, eval_report: Path | None) -> EvalReport:
-        if eval_report is None and self.reports_dir is None:
-            raise GateFailed(f"{release_id} needs a passing eval report and none was given")
-        return require_passing(eval_report or report_path(self.reports_dir, release_id), release_id)
+        if eval_report is None:
+            if self.reports_dir is None:
+                raise GateFailed(f"{release_id} needs a passing eval report and none was given")
+            eval_report = report_path(self.reports_dir, release_id)
+        return require_passing(eval_report, release_id)
 
     def _commit(self, expected: ReleaseState, activation: _NewActivation | None = None, **columns: Any) -> ReleaseState:
         """Write ``columns`` (and an activation) if nobody changed the state since ``expected`` was read."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from proctor.approvals.ledger import ApprovalLedger, ApprovalRequest, UnknownRequest
 from proctor.replay.errors import NotReplayable
@@ -98,7 +98,7 @@ def _clipped(result: Any) -> bool:
     return isinstance(result, str) and len(result) == TEXT_LIMIT + 1 and result.endswith("…")
 
 
-def is_approval(value: Any) -> bool:
+def is_approval(value: Any) -> TypeGuard[dict[str, Any]]:
     """Whether an interrupt's value is the approval gate's request."""
     return isinstance(value, dict) and value.get("type") == "tool_approval" and "name" in value
 

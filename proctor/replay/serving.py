@@ -70,7 +70,9 @@ class ToolServing(AgentMiddleware):
                 return _replayed(recorded)
             if spec.effect == "read":
                 self._served.put(key, "live read on a copy")
-                return tool.func(runtime=runtime, **kwargs)  # the deployment's tools are bound to the copy
+                live = tool.func if isinstance(tool, StructuredTool) else None
+                assert live is not None  # ToolSpec.bind makes each tool a sync StructuredTool
+                return live(runtime=runtime, **kwargs)  # the deployment's tools are bound to the copy
             self._served.put(key, "dry run")
             return dry_run(deployment.db, spec, spec.args_schema.model_validate(kwargs))
 

@@ -45,7 +45,8 @@ class _Span:
 
     def __init__(self, span_id: str, parent_id: str | None, kind: SpanKind, name: str, inputs: dict) -> None:
         self.span_id, self.parent_id, self.kind, self.name, self.inputs = span_id, parent_id, kind, name, inputs
-        self.started, self.ended = time.time(), None
+        self.started = time.time()
+        self.ended: float | None = None
         self.status: Status = "ok"
         self.outputs: dict[str, Any] = {}
         self.error: str | None = None

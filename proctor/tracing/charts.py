@@ -8,7 +8,7 @@ round number just above the largest value, with labels in the series' unit.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from html import escape
 
@@ -19,7 +19,7 @@ _TICK_STEPS = [timedelta(minutes=m) for m in (15, 30, 60, 120, 180, 360, 720)] +
     timedelta(days=d) for d in (1, 2, 7, 14, 28)
 ]
 
-Series = dict[str, Sequence[float | None]]
+Series = Mapping[str, Sequence[float | None]]
 
 
 def time_chart(
@@ -114,7 +114,9 @@ def nice_scale(value: float, whole: bool = False) -> tuple[float, float]:
     return math.ceil(value / step - 1e-9) * step, step
 
 
-def _bars(series: Series, buckets: Sequence[datetime], bucket: timedelta, x, y) -> list[str]:
+def _bars(
+    series: Series, buckets: Sequence[datetime], bucket: timedelta, x: Callable[[datetime], float], y: Callable[[float], float]
+) -> list[str]:
     parts, base = [], [0.0] * len(buckets)
     for colour, values in zip(_colours(), series.values()):
         for i, (b, v) in enumerate(zip(buckets, values)):
@@ -163,7 +165,7 @@ def _legend(names: list[str], baseline: float) -> tuple[str, int]:
     return "".join(items), rows
 
 
-def _colours():
+def _colours() -> Iterator[str]:
     while True:
         yield from PALETTE
 

@@ -58,7 +58,7 @@ def _alerts(args: argparse.Namespace) -> int:
     from proctor.settings import Settings
     from proctor.tracing.models import TraceQuery
 
-    days = TraceQuery.parse(since=args.since).since.total_seconds() / 86400
+    days = TraceQuery.window(args.since).total_seconds() / 86400
     found = Deployment(Settings()).usage.alerts(since_days=days)
     if args.json:
         print(json.dumps([a.model_dump() for a in found], indent=2))
@@ -141,7 +141,7 @@ def _report(args: argparse.Namespace) -> int:
     from proctor.tracing.report import render_report
     from proctor.tracing.summary import approvals_for
 
-    since = TraceQuery.parse(since=args.since).since
+    since = TraceQuery.window(args.since)
     summary = _store().summary(since, approvals=approvals_for(Deployment(Settings()).ledger, since))
     args.out.write_text(render_report(summary))
     if args.json:

@@ -42,7 +42,7 @@ def dashboard_routes(
             return _sign_in(request)
         since = request.query_params.get("since", "24h")
         try:
-            window = TraceQuery.parse(since=since).since
+            window = TraceQuery.window(since)
         except InvalidTraceQuery as exc:
             return _page(who, "Dashboard", f'<p class="bad" id="error">{escape(str(exc))}</p>', status=400)
         summary = store().summary(window, approvals=approvals(window) if approvals else None)

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
@@ -35,7 +35,7 @@ class GraphTracing:
     release_id: str = ""  # the release the graph was built from ('' for the packaged defaults)
 
 
-class TracedGraph(CompiledStateGraph):
+class TracedGraph(CompiledStateGraph[Any, Any, Any, Any]):
     """A ``CompiledStateGraph`` whose every run is a trace in proctor's store (see the module)."""
 
     def __init__(self, *, tracing: GraphTracing, **kwargs: Any) -> None:
@@ -43,7 +43,7 @@ class TracedGraph(CompiledStateGraph):
         self.tracing = tracing  # an init argument, so ``copy`` and ``with_config`` keep it
 
     @classmethod
-    def of(cls, compiled: CompiledStateGraph, tracing: GraphTracing) -> TracedGraph:
+    def of(cls, compiled: CompiledStateGraph[Any, Any, Any, Any], tracing: GraphTracing) -> TracedGraph:
         # What ``Pregel.copy`` does, into this class: a compiled graph's attributes are its init arguments.
         attrs = {k: v for k, v in vars(compiled).items() if k != "__orig_class__"}
         return cls(**attrs, tracing=tracing)
@@ -51,16 +51,16 @@ class TracedGraph(CompiledStateGraph):
     def run_config(self, config: RunnableConfig | None, context: Any) -> RunnableConfig:
         """``config`` with the run's id and its trace metadata, written from the run context (whom
         the run serves, for proctor's store and LangSmith alike), over anything the caller set."""
-        config = dict(config or {})
-        run_id = config.get("run_id") or uuid.uuid4()
-        known: RunContext = entry_context(context, config)
+        given: dict[str, Any] = dict(config or {})
+        run_id = given.get("run_id") or uuid.uuid4()
+        known: RunContext = entry_context(context, given)
         metadata = {
-            **(config.get("metadata") or {}),
+            **(given.get("metadata") or {}),
             "user_id": known.requester.id,
             "trace_id": str(run_id),
             "release_id": self.tracing.release_id,
         }
-        return {**config, "run_id": run_id, "metadata": metadata}  # type: ignore[typeddict-item]
+        return cast(RunnableConfig, {**given, "run_id": run_id, "metadata": metadata})
 
     @contextmanager
     def recording(

@@ -32,7 +32,7 @@ class ExitAwareSession(requests.Session):
         self.exit_grace_s = exit_grace_s
         self._exit_deadline: float | None = None
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+    def request(self, method: str, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         timeout = self.timeout_s
         if not threading.main_thread().is_alive():  # the interpreter is shutting down
             if self._exit_deadline is None:

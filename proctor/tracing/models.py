@@ -125,6 +125,13 @@ class TraceQuery(BaseModel):
         except ValidationError as exc:
             raise InvalidTraceQuery("; ".join(_describe(e) for e in exc.errors())) from None
 
+    @classmethod
+    def window(cls, since: str) -> timedelta:
+        """A ``--since`` value as a duration, validated as ``parse`` validates it."""
+        window = cls.parse(since=since).since
+        assert window is not None  # a given ``since`` always parses to a duration, or raises
+        return window
+
     def cutoff(self, now: datetime | None = None) -> datetime | None:
         return (now or datetime.now(UTC)) - self.since if self.since else None
 

@@ -226,13 +226,13 @@ class TraceStore:
                 f" {self.db.timeout:g} s; nothing was changed, try again"
             ) from exc
         except sqlite3.OperationalError as raised:
-            exc = _original(raised)
-            if "full" in str(exc):
+            original = _original(raised)
+            if "full" in str(original):
                 raise TraceStoreFull(
-                    f"{action}: the trace store {self.where} is full ({exc}); nothing was written."
+                    f"{action}: the trace store {self.where} is full ({original}); nothing was written."
                     " Free disk space or run `proctor traces purge`"
-                ) from exc
-            raise TraceError(f"{action}: trace store {self.where}: {exc}") from exc
+                ) from original
+            raise TraceError(f"{action}: trace store {self.where}: {original}") from original
         except sqlite3.DatabaseError as exc:
             raise TraceError(f"{action}: {self.where} is not a usable trace store: {exc}") from exc
 
@@ -243,7 +243,9 @@ def search_sql(query: TraceQuery, now: datetime | None = None) -> tuple[str, lis
     With ``--tool`` the search starts from ``trace_tools``, whose key (tool, started_at) answers
     both the tool and the time filter, and the newest-first order, without touching other traces.
     """
-    source, time_column, where, params = "traces t", "t.started_at", [], []
+    source, time_column = "traces t", "t.started_at"
+    where: list[str] = []
+    params: list[Any] = []
     if query.tool is not None:
         source, time_column = "trace_tools tt JOIN traces t ON t.trace_id = tt.trace_id", "tt.started_at"
         where.append("tt.tool = ?")

@@ -85,7 +85,9 @@ def summarise(
         return min(n - 1, max(0, int((at - t0) // step)))
 
     facts: dict[str, list[SpanFact]] = defaultdict(list)
-    tools, tool_errors, guards = Counter(), Counter(), Counter()
+    tools: Counter[str] = Counter()
+    tool_errors: Counter[str] = Counter()
+    guards: Counter[str] = Counter()
     tool_series, error_series = [0] * n, [0] * n
     per_tool: dict[str, list[int]] = {}
     guard_series: dict[str, list[int]] = {}

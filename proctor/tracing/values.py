@@ -63,6 +63,6 @@ def last_text(state: Any, *, human: bool) -> str:
             return text
         if isinstance(message, Mapping) and (message.get("role") or message.get("type")) in roles:
             content = message.get("content")
-            if text := content if isinstance(content, str) else "":
-                return text
+            if said := content if isinstance(content, str) else "":
+                return said
     return ""
