@@ -14,7 +14,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
 from proctor.errors import InvalidRequest
-from proctor.graphs.classifier import CLARIFY, FastClassifier, RouteDecision, is_multi_part
+from proctor.graphs.classifier import CLARIFY, ESCALATE, FastClassifier, RouteDecision, is_multi_part  # noqa: F401 -- ESCALATE is re-exported with the other routes
 from proctor.guards.state import emit
 from proctor.model_failures import model_failure
 
