@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage
-from langgraph.types import Command
+from langgraph.types import Command, GraphOutput
 
 from proctor.context import RunContext
 from proctor.deployment import Deployment
@@ -79,14 +79,14 @@ class Proctor:
         trusts it as the requester (quotas, ownership, approvals); authenticate before calling."""
         graph, context = self._prepare(text, user_id, thread_id)
         with graph.recording(_thread(context), context) as (config, capture):
-            graph.invoke(self._input(text), config, context=context, durability=DURABILITY)
-        return self._result(graph, config, capture)
+            out = graph.invoke(self._input(text), config, context=context, durability=DURABILITY, version="v2")
+        return self._result(graph, config, capture, out)
 
     async def arun(self, text: str, *, user_id: str | None = None, thread_id: str | None = None) -> RunResult:
         graph, context = self._prepare(text, user_id, thread_id)
         async with graph.arecording(_thread(context), context) as (config, capture):
-            await graph.ainvoke(self._input(text), config, context=context, durability=DURABILITY)
-        return self._result(graph, config, capture)
+            out = await graph.ainvoke(self._input(text), config, context=context, durability=DURABILITY, version="v2")
+        return self._result(graph, config, capture, out)
 
     def resume(self, thread_id: str, value: Any, *, actor: str | None = None) -> RunResult:
         """Continue an interrupted thread with ``Command(resume=value)``, on the thread's own release,
@@ -96,8 +96,8 @@ class Proctor:
         context = self.path.resume(thread_id, self.deployment.directory.requester(actor) if actor else None)
         graph = self.graph_of(context.release_id or "")
         with graph.recording(_thread(context), context) as (config, capture):
-            graph.invoke(Command(resume=value), config, context=context, durability=DURABILITY)
-        return self._result(graph, config, capture)
+            out = graph.invoke(Command(resume=value), config, context=context, durability=DURABILITY, version="v2")
+        return self._result(graph, config, capture, out)
 
     def thread_exists(self, thread_id: str) -> bool:
         return self.checkpointer.get_tuple({"configurable": {"thread_id": thread_id}}) is not None
@@ -117,10 +117,12 @@ class Proctor:
     def _input(text: str) -> dict[str, Any]:
         return {"messages": [HumanMessage(text.strip())]}
 
-    def _result(self, graph: TracedGraph, config: dict, capture: TraceCapture) -> RunResult:
-        state = graph.get_state(config)
-        messages = state.values.get("messages", [])
-        answer = _answer(messages, [i.value for i in state.interrupts])
+    def _result(self, graph: TracedGraph, config: dict, capture: TraceCapture, out: GraphOutput) -> RunResult:
+        """The run's result from its own output: the final state values and the interrupts it stopped
+        at (what ``get_state`` would read back from the checkpoint just written, without the read)."""
+        values = out.value if isinstance(out.value, dict) else {}
+        interrupts = [i.value for i in out.interrupts]
+        answer = _answer(values.get("messages", []), interrupts)
         calls = capture.model_calls
         prices = graph.tracing.settings.prices  # the release's, as its trace and its budget guards price calls
         cost = sum(cost_usd(prices, c.model, c.input_tokens, c.output_tokens) for c in calls)
@@ -128,8 +130,8 @@ class Proctor:
         return RunResult(
             thread_id=config["configurable"]["thread_id"],
             trace_id=str(config["run_id"]),
-            status="interrupted" if state.interrupts else "failed" if failure else "done",
-            route=state.values.get("route"),
+            status="interrupted" if interrupts else "failed" if failure else "done",
+            route=values.get("route"),
             answer=answer,
             tool_calls=capture.tool_calls,
             usage=Usage(
@@ -138,7 +140,7 @@ class Proctor:
                 cost_usd=round(cost, 6),
             ),
             model=", ".join(sorted({c.model for c in calls})) or "none",
-            interrupts=[i.value for i in state.interrupts],
+            interrupts=interrupts,
             release=config["metadata"]["release_id"] or None,
             error=failure,
         )
