@@ -10,10 +10,10 @@ own copy of one seeded desk. Every request is a new thread.
 - proctor: ``Proctor.run`` on the packaged deployment with the scripted model: release pin, front
   door (request check, per-user daily quota, injection scan, TF-IDF classifier), the specialist
   with its middleware (approval gate, that does not fire on a read; run budget; loop breaker;
-  untrusted-content wrapping and scan; tool error handling and retry), the finish node (cost
-  settled per user and route), SQLite checkpointer, the graph's own trace capture saved to the
-  SQLite trace store, the final state read back into a ``RunResult``, and LangSmith's tracer to
-  the same recorder.
+  untrusted-content wrapping and scan; tool error handling and retry), the cost settled per user
+  and route as the specialist's node ends, SQLite checkpointer, the graph's own trace capture saved
+  to the SQLite trace store, the run's final state made into a ``RunResult``, and LangSmith's
+  tracer to the same recorder.
 
 The targets compare proctor as shipped (its own trace capture and store, LangSmith off) with the
 bare stack twice, side by side in one run: at most 1.3x the bare stack without any tracing, and at
@@ -309,8 +309,8 @@ def components(settings: Settings, model: BaseChatModel, calls: int) -> list[tup
     desk = Proctor(deployment=deployment)
     desk.tracing = TraceSettings(langsmith_tracing=False)
     request = REQUESTS[0]
-    done = desk.run(request.text, user_id=request.owner)
-    graph, config = desk.graph, {"configurable": {"thread_id": done.thread_id}}
+    desk.run(request.text, user_id=request.owner)
+    graph = desk.graph
     capture = TraceCapture()
     thread = str(uuid.uuid4())
     graph.invoke({"messages": [HumanMessage(request.text)]}, {"configurable": {"thread_id": thread}, "callbacks": [capture]},
@@ -330,7 +330,6 @@ def components(settings: Settings, model: BaseChatModel, calls: int) -> list[tup
         ("cost settlement (`UsageLedger.settle`, one write transaction)", lambda: deployment.usage.settle(
             requester=customer, route=request.route, usd=0.0001, thread_id="t", trace_id=None)),
         ("trace built and saved (`TraceCapture.finish` + `TraceStore.save`)", lambda: store.save(capture.finish(settings.prices))),
-        ("final state read back (`graph.get_state`)", lambda: graph.get_state(config)),
     ]  # fmt: skip
     timed = [(name, cpu_ms(fn, calls)) for name, fn in pieces]
     owner = as_owner(request, "component")
@@ -366,7 +365,7 @@ def checkpointing(deployment: Deployment, model: BaseChatModel, unsaved: Any, ca
 
     ours = difference_ms(call(saved), call(unsaved), calls)
     theirs = difference_ms(call(bare_saved), call(bare_unsaved), calls)
-    label = (f"checkpointing: one more step (finish) and the guard and route keys in every checkpoint (SQLite "
+    label = (f"checkpointing: the guard and route keys in every checkpoint (SQLite "
              f"checkpointing costs proctor's graph {ours:.1f} ms, the bare graph {theirs:.1f} ms)")  # fmt: skip
     return label, ours - theirs
 
@@ -413,7 +412,7 @@ def where_it_goes(per_request: dict[str, list[float]], pieces: list[tuple[str, f
              f"{langsmith_extra:.2f}", f"{langsmith_extra / gap:.0%}"]]  # fmt: skip
     rows += [[name, f"{ms:.2f}", f"{ms / gap:.0%}"] for name, ms in pieces]
     rest = own - sum(ms for _, ms in pieces)
-    rest_label = ("the rest: the front_door and finish nodes and proctor's larger state at every step, `RunResult`, "
+    rest_label = ("the rest: the front_door node, the cost settlement's node wrapper and proctor's larger state at every step, `RunResult`, "
                   "and whatever timing each piece alone misses")  # fmt: skip
     rows.append([rest_label, f"{rest:.2f}", f"{rest / gap:.0%}"])
     extra_runs = {n: round(k - runs["bare"].get(n, 0)) for n, k in runs["proctor"].items()}

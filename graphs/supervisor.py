@@ -1,19 +1,24 @@
-"""The supervisor: front door -> specialist | plan-and-execute | human escalation | clarifying question."""
+"""The supervisor: front door -> specialist | plan-and-execute | human escalation | clarifying question.
+
+Each route's node books the turn's cost as it ends (``settled``), in its own step: no step of its
+own for the bookkeeping, so no checkpoint of its own either.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Literal
 
 from langchain.agents.middleware import AgentMiddleware
 from langchain.tools import ToolRuntime
-from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langchain_core.tools import BaseTool, tool
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.runtime import Runtime
+from langgraph.runtime import Runtime, get_runtime
 from langgraph.types import Command
 from pydantic import BaseModel
 
@@ -39,7 +44,6 @@ from proctor.text_tool_calls import TextToolCalls
 from proctor.tracing.graph import GraphTracing, TracedGraph
 from proctor.tracing.settings import TraceSettings
 
-FINISH = "finish"
 CLARIFY_TEXT = (
     "I want to get this right: could you tell me a bit more? For example the number of the record "
     "it is about, or what you were trying to do when it went wrong."
@@ -151,8 +155,8 @@ def build_graph(
             update.update(tainted=True, taint_sources=list(flagged))
         return Command(goto=decision.route, update=update)
 
-    def finish(state: SupervisorState, config: RunnableConfig, runtime: Runtime[RunContext]) -> dict[str, Any]:
-        """Book the turn's cost; a run far above its route's median cost raises an alert."""
+    def finish(state: Mapping[str, Any], config: RunnableConfig, runtime: Runtime[RunContext]) -> None:
+        """Book the turn's cost as its route ends; a run far above its route's median cost raises an alert."""
         context = run_context(runtime, config)
         alert = deployment.usage.settle(
             requester=context.requester,
@@ -163,7 +167,6 @@ def build_graph(
         )
         if alert is not None:
             emit("cost_anomaly", detail=alert.detail)
-        return {}
 
     def human_escalation(state: SupervisorState, config: RunnableConfig, runtime: Runtime[RunContext]) -> dict[str, Any]:
         context = run_context(runtime, config)
@@ -178,9 +181,11 @@ def build_graph(
             f"This needs a person, so I have passed it to a human colleague (reference {escalation_id}). "
             "They will contact you directly; I will not act on it myself."
         )
+        finish(state, config, runtime)
         return {"messages": [AIMessage(text)]}
 
-    def clarify(state: SupervisorState) -> dict[str, Any]:
+    def clarify(state: SupervisorState, config: RunnableConfig, runtime: Runtime[RunContext]) -> dict[str, Any]:
+        finish(state, config, runtime)
         return {"messages": [AIMessage(CLARIFY_TEXT)]}
 
     graph = StateGraph(SupervisorState, context_schema=RunContext, input_schema=SupervisorInput)
@@ -189,20 +194,16 @@ def build_graph(
     # arg-type on a fresh run, as call-overload on some incremental ones).
     graph.add_node("front_door", front_door, destinations=(*routes, PLAN, END))  # type: ignore[arg-type, call-overload]
     for name, agent in specialists.items():
-        graph.add_node(name, agent, destinations=(PLAN, FINISH))
-        graph.add_edge(name, FINISH)
+        graph.add_node(name, settled(agent, finish), destinations=(PLAN, END))
+        graph.add_edge(name, END)
     planner = offline_planner(lambda: deployment.classifier)
-    graph.add_node(
-        PLAN,
-        build_plan_execute(deployment.model, plan_agents, planner=planner, meter=meter, fallback=fallback_model(deployment)),
-    )
+    plan = build_plan_execute(deployment.model, plan_agents, planner=planner, meter=meter, fallback=fallback_model(deployment))
+    graph.add_node(PLAN, settled(plan, finish))
     graph.add_node(ESCALATE, human_escalation)  # type: ignore[arg-type, call-overload]
-    graph.add_node(CLARIFY, clarify)
+    graph.add_node(CLARIFY, clarify)  # type: ignore[arg-type, call-overload]
     graph.add_edge(START, "front_door")
     for name in (PLAN, ESCALATE, CLARIFY):
-        graph.add_edge(name, FINISH)
-    graph.add_node(FINISH, finish)  # type: ignore[arg-type, call-overload]
-    graph.add_edge(FINISH, END)
+        graph.add_edge(name, END)
     if checkpointer is None:
         checkpointer = open_checkpointer(settings.checkpoints_url)
     compiled = graph.compile(checkpointer=checkpointer or None, name="proctor")
@@ -212,6 +213,42 @@ def build_graph(
     if deployment.release_id:  # traces name the release that ran
         trace = trace.model_copy(update={"release": deployment.release_id})
     return TracedGraph.of(compiled, GraphTracing(settings, trace, deployment.release_id))
+
+
+def settled(agent: Runnable, finish: Callable[[Mapping[str, Any], RunnableConfig, Any], None]) -> Runnable:
+    """``agent`` (a subgraph) as a node that books the turn once the agent has ended: not when it
+    stops at an interrupt (its resume runs the node again) nor when it hands off to the planner
+    (both raise out of ``invoke``). The node's output is the agent's, as when it is the node itself."""
+
+    def run(state: dict[str, Any], config: RunnableConfig) -> Any:
+        out = agent.invoke(state, config)
+        finish({**state, **out}, config, get_runtime())
+        return out
+
+    async def arun(state: dict[str, Any], config: RunnableConfig) -> Any:
+        out = await agent.ainvoke(state, config)
+        runtime = get_runtime()
+        await asyncio.to_thread(finish, {**state, **out}, config, runtime)  # a database write: off the event loop
+        return out
+
+    return _Passthrough(run, arun, agent.get_name())
+
+
+class _Passthrough(RunnableLambda):
+    """A node function with sync and async forms that makes no run of its own: the agent's run is
+    the node's child, as when the agent is the node itself, so traces keep their shape. (A
+    ``RunnableLambda`` so that LangGraph still finds the agent in it: ``get_state(subgraphs=True)``.)"""
+
+    def __init__(self, run: Callable[[Any, RunnableConfig], Any], arun: Callable[[Any, RunnableConfig], Awaitable[Any]],
+                 name: str) -> None:  # fmt: skip
+        super().__init__(run, afunc=arun, name=name)
+        self.node, self.anode = run, arun
+
+    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
+        return self.node(input, config or {})
+
+    async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
+        return await self.anode(input, config or {})
 
 
 def _injected(text: str) -> list[str]:

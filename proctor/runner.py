@@ -8,7 +8,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.types import Command, Durability
+from langgraph.types import Command, Durability, GraphOutput
 
 from proctor.context import RunContext
 from proctor.deployment import Deployment
@@ -83,14 +83,14 @@ class Proctor:
         trusts it as the requester (quotas, ownership, approvals); authenticate before calling."""
         graph, context = self._prepare(text, user_id, thread_id)
         with graph.recording(_thread(context), context) as (config, capture):
-            graph.invoke(self._input(text), config, context=context, durability=DURABILITY)
-        return self._result(graph, config, capture)
+            out = graph.invoke(self._input(text), config, context=context, durability=DURABILITY, version="v2")
+        return self._result(graph, config, capture, out)
 
     async def arun(self, text: str, *, user_id: str | None = None, thread_id: str | None = None) -> RunResult:
         graph, context = self._prepare(text, user_id, thread_id)
         async with graph.arecording(_thread(context), context) as (config, capture):
-            await graph.ainvoke(self._input(text), config, context=context, durability=DURABILITY)
-        return self._result(graph, config, capture)
+            out = await graph.ainvoke(self._input(text), config, context=context, durability=DURABILITY, version="v2")
+        return self._result(graph, config, capture, out)
 
     def resume(self, thread_id: str, value: Any, *, actor: str | None = None) -> RunResult:
         """Continue an interrupted thread with ``Command(resume=value)``, on the thread's own release,
@@ -100,8 +100,8 @@ class Proctor:
         context = self.path.resume(thread_id, self.deployment.directory.requester(actor) if actor else None)
         graph = self.graph_of(context.release_id or "")
         with graph.recording(_thread(context), context) as (config, capture):
-            graph.invoke(Command(resume=value), config, context=context, durability=DURABILITY)
-        return self._result(graph, config, capture)
+            out = graph.invoke(Command(resume=value), config, context=context, durability=DURABILITY, version="v2")
+        return self._result(graph, config, capture, out)
 
     def thread_exists(self, thread_id: str) -> bool:
         return self.checkpointer.get_tuple({"configurable": {"thread_id": thread_id}}) is not None
@@ -121,10 +121,12 @@ class Proctor:
     def _input(text: str) -> dict[str, Any]:
         return {"messages": [HumanMessage(text.strip())]}
 
-    def _result(self, graph: TracedGraph, config: RunnableConfig, capture: TraceCapture) -> RunResult:
-        state = graph.get_state(config)
-        messages = state.values.get("messages", [])
-        answer = _answer(messages, [i.value for i in state.interrupts])
+    def _result(self, graph: TracedGraph, config: RunnableConfig, capture: TraceCapture, out: GraphOutput) -> RunResult:
+        """The run's result from its own output: the final state values and the interrupts it stopped
+        at (what ``get_state`` would read back from the checkpoint just written, without the read)."""
+        values = out.value if isinstance(out.value, dict) else {}
+        interrupts = [i.value for i in out.interrupts]
+        answer = _answer(values.get("messages", []), interrupts)
         calls = capture.model_calls
         prices = graph.tracing.settings.prices  # the release's, as its trace and its budget guards price calls
         cost = sum(cost_usd(prices, c.model, c.input_tokens, c.output_tokens) for c in calls)
@@ -132,8 +134,8 @@ class Proctor:
         return RunResult(
             thread_id=config["configurable"]["thread_id"],
             trace_id=str(config["run_id"]),
-            status="interrupted" if state.interrupts else "failed" if failure else "done",
-            route=state.values.get("route"),
+            status="interrupted" if interrupts else "failed" if failure else "done",
+            route=values.get("route"),
             answer=answer,
             tool_calls=capture.tool_calls,
             usage=Usage(
@@ -142,7 +144,7 @@ class Proctor:
                 cost_usd=round(cost, 6),
             ),
             model=", ".join(sorted({c.model for c in calls})) or "none",
-            interrupts=[i.value for i in state.interrupts],
+            interrupts=interrupts,
             release=config["metadata"]["release_id"] or None,
             error=failure,
         )

@@ -14,6 +14,7 @@ REPO = Path(__file__).parents[1]
 
 
 @pytest.mark.slow
+@pytest.mark.golden  # about 2 minutes: .ci/run runs it as a step of its own
 def test_the_golden_set_passes_the_committed_baseline(tmp_path):
     out = tmp_path / "report.json"
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("PROCTOR_")}, "PROCTOR_DATA_DIR": str(tmp_path)}

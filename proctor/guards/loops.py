@@ -63,8 +63,11 @@ class LoopBreaker(AgentMiddleware):
             text = f"I keep repeating the same step without progress, so a human colleague will take this over (reference {ref})."
             response = _merged(response, ModelResponse(result=[AIMessage(text)]))
         calls = [signature(c) for m in response.result if isinstance(m, AIMessage) for c in m.tool_calls]
-        update = {"tool_signatures": seen + calls, "loop_warned": replanned or request.state.get("loop_warned", False)}
-        return ExtendedModelResponse(model_response=response, command=Command(update=update))
+        # Only what changed is written: an unwritten key keeps its value (and costs no checkpoint write).
+        update: dict[str, Any] = {"tool_signatures": seen + calls} if calls else {}
+        if replanned and not request.state.get("loop_warned", False):
+            update["loop_warned"] = True
+        return ExtendedModelResponse(model_response=response, command=Command(update=update) if update else None)
 
 
 def _seen(request: ModelRequest) -> list[str]:

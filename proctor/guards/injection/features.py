@@ -125,10 +125,23 @@ def window_slots(text: str, spans: list[tuple[int, int]]) -> list[np.ndarray]:
 def window_sums(text: str, spans: list[tuple[int, int]], table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(sum of slot weights, number of n-grams) of every window, by prefix sums over the whole text."""
     g = grams(text)
+    if spans == [(0, len(text))]:  # the whole text is one window (most tool fields): every n-gram is in it
+        return _whole_sums(g, table)
     total = np.zeros(len(spans))
     count = np.zeros(len(spans))
     for slots, (lo, hi) in zip(g.slots, _ranges(g, spans)):
         prefix = np.concatenate([[0.0], np.cumsum(table[slots], dtype=np.float64)])
         total += prefix[hi] - prefix[lo]
         count += hi - lo
+    return total, count
+
+
+def _whole_sums(g: Grams, table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``window_sums`` of the one window that is the whole text, summed as the prefix sums would."""
+    total = np.zeros(1)
+    count = np.zeros(1)
+    for slots in g.slots:
+        if len(slots):
+            total += np.cumsum(table[slots], dtype=np.float64)[-1]
+            count += len(slots)
     return total, count
