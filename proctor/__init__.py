@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from proctor.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from proctor.graphs.supervisor import build_graph
@@ -14,16 +15,10 @@ __all__ = ["Proctor", "RunResult", "Settings", "build_graph"]
 
 # Imported on first use, so `import proctor.<anything>` (the CLI's read commands) stays cheap.
 _LAZY = {
-    "Proctor": "proctor.runner",
-    "RunResult": "proctor.runner",
-    "Settings": "proctor.settings",
-    "build_graph": "proctor.graphs.supervisor",
+    "Proctor": "runner",
+    "RunResult": "runner",
+    "Settings": "settings",
+    "build_graph": "graphs.supervisor",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'proctor' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY, globals())

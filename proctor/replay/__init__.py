@@ -31,8 +31,9 @@ One concept per module:
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from proctor.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from proctor.replay.config import ReplayConfig
@@ -70,10 +71,4 @@ __all__ = [
     "replay",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(import_module(f"proctor.replay.{_LAZY[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'proctor.replay' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY, globals())

@@ -9,8 +9,9 @@ scored by reviewers against an explicit rubric; scores summarised by agent and c
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from proctor.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from proctor.review.errors import ReviewError
@@ -29,10 +30,4 @@ _LAZY = {
 
 __all__ = ["Criterion", "ReviewError", "ReviewItem", "ReviewQueue", "Rubric", "load_rubric"]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(import_module(f"proctor.review.{_LAZY[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'proctor.review' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY, globals())

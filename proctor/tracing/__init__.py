@@ -7,8 +7,9 @@ A graph built by ``build_graph`` is a ``TracedGraph``: it wraps each of its runs
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from proctor.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from proctor.tracing.capture import TraceCapture
@@ -63,10 +64,4 @@ __all__ = [
     "store_for",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(import_module(f"proctor.tracing.{_LAZY[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'proctor.tracing' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY, globals())
