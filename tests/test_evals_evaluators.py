@@ -158,28 +158,8 @@ def test_a_failed_run_fails_every_gate():
 
 def test_the_llm_judge_grades_the_rubric(desk_copy):
     verdicts = [
-        AIMessage(
-            "",
-            tool_calls=[
-                {
-                    "name": "Verdict",
-                    "args": {"reason": "cites the invoice", "passed": True},
-                    "id": "v1",
-                    "type": "tool_call",
-                }
-            ],
-        ),
-        AIMessage(
-            "",
-            tool_calls=[
-                {
-                    "name": "Verdict",
-                    "args": {"reason": "claims a full refund", "passed": False},
-                    "id": "v2",
-                    "type": "tool_call",
-                }
-            ],
-        ),
+        call("Verdict", "v1", reason="cites the invoice", passed=True),
+        call("Verdict", "v2", reason="claims a full refund", passed=False),
     ]
     judged = make_judge(scripted(*verdicts))
     run = run_of(outputs_of(result_of(*GOOD_CALLS, answer="Refunded one charge."), desk_copy))
