@@ -12,6 +12,7 @@ window's features are the n-grams that start in it, and prefix sums give every w
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +25,7 @@ _MASK = np.uint64((1 << BITS) - 1)
 _P = np.uint64(1_000_003)
 _P_INVERSE = np.uint64(pow(1_000_003, -1, 1 << 64))
 _SALTS = [np.uint64((0x9E3779B97F4A7C15 * (k + 1)) % (1 << 64)) for k in range(KINDS)]
-_SENTENCE_END = re.compile(r"(?<=[.!?:;])\s+|\n+")
+_SENTENCE_END = re.compile(r"[.!?:;]\s+|\n+")  # no lookbehind: the engine then skips to candidates
 # Byte classes: 1 = part of a word (ASCII letters and digits, any non-ASCII byte), 2 = part of a symbol run.
 _CLASS = np.zeros(256, dtype=np.int8)
 _CLASS[[*range(48, 58), *range(97, 123), *range(65, 91), *range(128, 256)]] = 1
@@ -45,12 +46,13 @@ def windows(text: str) -> list[tuple[int, int]]:
     size = len(text)
     if size <= WINDOW_CHARS:
         return [(0, size)]
-    bounds = np.array([0] + [m.end() for m in _SENTENCE_END.finditer(text)] + [size])
-    starts = np.union1d(bounds[bounds < size], np.arange(0, size, WINDOW_CHARS // 2))
-    ends = np.minimum(starts + WINDOW_CHARS, size)
-    cuts = bounds[np.searchsorted(bounds, ends, side="right") - 1]  # the last sentence end that fits
-    ends = np.where(cuts - starts >= WINDOW_CHARS // 2, cuts, ends)
-    return [tuple(pair) for pair in np.unique(np.stack([starts, ends], axis=1), axis=0).tolist()]
+    bounds = [0, *(m.end() for m in _SENTENCE_END.finditer(text)), size]
+    spans = set()
+    for start in sorted({*bounds[:-1], *range(0, size, WINDOW_CHARS // 2)} - {size}):
+        end = min(start + WINDOW_CHARS, size)
+        cut = bounds[bisect_right(bounds, end) - 1]  # the last sentence end that fits
+        spans.add((start, cut if cut - start >= WINDOW_CHARS // 2 else end))
+    return sorted(spans)
 
 
 def grams(text: str) -> Grams:
@@ -70,7 +72,7 @@ def grams(text: str) -> Grams:
     for kind, n in enumerate(CHAR_NS):
         at = _POSITIONS[: max(0, size - n + 1)] if size <= len(_POSITIONS) else np.arange(max(0, size - n + 1))
         starts.append(at)
-        slots.append(_slot(span_hash(at, at + n), kind))
+        slots.append(_slot(prefix[n:] - prefix[:-n] * powers[n], kind))  # span_hash(at, at + n), by slices
     cls = _CLASS[data]
     edge = np.flatnonzero(np.diff(np.concatenate([[0], cls, [0]])) != 0)  # where the byte class changes
     first, last = edge[:-1], edge[1:]
@@ -123,25 +125,23 @@ def window_slots(text: str, spans: list[tuple[int, int]]) -> list[np.ndarray]:
 
 
 def window_sums(text: str, spans: list[tuple[int, int]], table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(sum of slot weights, number of n-grams) of every window, by prefix sums over the whole text."""
+    """(sum of slot weights, number of n-grams) of every window, by prefix sums over the byte positions."""
     g = grams(text)
-    if spans == [(0, len(text))]:  # the whole text is one window (most tool fields): every n-gram is in it
-        return _whole_sums(g, table)
+    a = np.array([s for s, _ in spans], dtype=np.int64)
+    b = np.array([e for _, e in spans], dtype=np.int64)
+    if g.to_byte is not None:
+        a, b = g.to_byte[a], g.to_byte[b]
     total = np.zeros(len(spans))
     count = np.zeros(len(spans))
-    for slots, (lo, hi) in zip(g.slots, _ranges(g, spans)):
+    for n, slots in zip(CHAR_NS, g.slots):  # one n-gram at every position: its index is its start
         prefix = np.concatenate([[0.0], np.cumsum(table[slots], dtype=np.float64)])
+        lo, hi = np.minimum(a, len(slots)), np.minimum(np.maximum(a, b - n + 1), len(slots))
         total += prefix[hi] - prefix[lo]
         count += hi - lo
-    return total, count
-
-
-def _whole_sums(g: Grams, table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``window_sums`` of the one window that is the whole text, summed as the prefix sums would."""
-    total = np.zeros(1)
-    count = np.zeros(1)
-    for slots in g.slots:
-        if len(slots):
-            total += np.cumsum(table[slots], dtype=np.float64)[-1]
-            count += len(slots)
+    length = int(b.max()) + 1  # a prefix at every offset up to the last window's end
+    for starts, slots in zip(g.starts[len(CHAR_NS) :], g.slots[len(CHAR_NS) :]):  # words: sparse starts
+        prefix = np.concatenate([[0.0], np.cumsum(np.bincount(starts, table[slots], minlength=length))])
+        counts = np.concatenate([[0], np.cumsum(np.bincount(starts, minlength=length))])
+        total += prefix[b] - prefix[a]
+        count += counts[b] - counts[a]
     return total, count

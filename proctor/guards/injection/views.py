@@ -151,12 +151,15 @@ def _decoded_hits(text: str, low: str, words: frozenset[bytes], unusual: frozens
 def _caesar(low: str) -> tuple[str, str] | None:
     """The shift that turns the start of a text with no English in it into English, if one does."""
     words = low[:_CAESAR_SAMPLE].encode("utf-8", "surrogatepass").translate(_TO_SPACE).split()
-    sample = b" ".join(w for w in words if w.isalpha())
-    if sample.count(b" ") < 5 or _english_ratio(sample) >= 0.1:
+    sample = [w for w in words if w.isalpha()]
+    if len(sample) < 6 or _english_ratio(sample) >= 0.1:
         return None
-    ratios = {shift: _english_ratio(sample.translate(_shift(shift))) for shift in range(1, 26) if shift != 13}
-    best = max(ratios, key=lambda s: ratios[s])
-    if ratios[best] < 0.2:
+    english = [0] * 26  # per shift, how many sample words it turns into English: one pass over the words
+    for word in sample:
+        for shift in _CAESAR_INDEX.get(word, ()):
+            english[shift] += 1
+    best = max((s for s in range(1, 26) if s != 13), key=lambda s: english[s])
+    if english[best] < 0.2 * len(sample):
         return None
     return f"caesar shift {26 - best}", _byte_translate(low, _shift(best))
 
@@ -166,14 +169,20 @@ def _shift(shift: int) -> bytes:
     return bytes.maketrans(letters, letters[shift:] + letters[:shift])
 
 
+# Every English word as each shift enciphers it -> the shifts that decipher it back.
+_CAESAR_INDEX: dict[bytes, list[int]] = {}
+for _shift_back in range(1, 26):
+    for _word in _ENGLISH:
+        _CAESAR_INDEX.setdefault(_word.translate(_shift(26 - _shift_back)), []).append(_shift_back)
+
+
 def _byte_translate(text: str, table: bytes) -> str:
     """ASCII-to-ASCII substitution through UTF-8 bytes: many times faster than str.translate on non-ASCII text."""
     return text.encode("utf-8", "surrogatepass").translate(table).decode("utf-8", "surrogatepass")
 
 
-def _english_ratio(sample: bytes) -> float:
-    words = sample.split()
-    return sum(w in _ENGLISH for w in words) / len(words) if words else 0.0
+def _english_ratio(words: list[bytes]) -> float:
+    return sum(map(_ENGLISH.__contains__, words)) / len(words) if words else 0.0
 
 
 def _tag_text(text: str, unusual: frozenset[str]) -> str:
