@@ -66,9 +66,23 @@ class ApprovalGate(AgentMiddleware):
             # The tool would refuse the call the same way (its impact raises what it raises, before
             # any effect): it runs, fails and is reported like any failed call; nothing is recorded.
             return request, None
+        # Re-runs of this node replay earlier resume values first. Once the request is decided the
+        # ledger makes them harmless; while it is pending, a replayed value is one an earlier run
+        # sent that decided nothing (refused: someone's own request, a missing role, a bad edit; or
+        # naming no reviewer). Read now, it would be taken as the current reviewer's decision (their
+        # "approve" would apply another's refused edit), so those are skipped: only this run's own
+        # value can decide, and each value that decides nothing is counted in the ledger.
+        replayed = self.ledger.idle_answers(ask.id) if ask.status == "pending" else 0
+        answered = 0
         while ask.status == "pending":
-            # Re-runs of this node replay earlier resume values first: the ledger makes them harmless.
-            ask = self._accept(ask, interrupt(approval_payload(ask)), request)
+            value = interrupt(approval_payload(ask))
+            answered += 1
+            if answered <= replayed:
+                continue
+            try:
+                ask = self._accept(ask, value, request)
+            finally:
+                self.ledger.idle_answer(ask.id)  # a no-op once decided
         if ask.status == "rejected":
             self.ledger.applied(ask.id)
             return _refusal(request, customer_message(ask))

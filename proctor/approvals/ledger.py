@@ -79,6 +79,8 @@ MIGRATIONS = [
         )
         """,
     ),
+    # How many resume values reached a still-pending request and decided nothing (see ``idle_answer``).
+    Migration("approvals", 3, "ALTER TABLE approval_requests ADD COLUMN idle_answers INTEGER NOT NULL DEFAULT 0"),
 ]
 COUNTED = ("pending", "approved", "edited", "autonomous")  # amounts that may move or moved
 
@@ -288,6 +290,20 @@ class ApprovalLedger:
         with self.db.transaction() as conn:
             conn.execute(
                 "UPDATE approval_requests SET applied_at = ? WHERE id = ? AND applied_at IS NULL", (_now(), request_id)
+            )
+
+    def idle_answers(self, request_id: str) -> int:
+        """How many resume values reached this request while it was pending and decided nothing."""
+        return self.db.query("SELECT idle_answers AS n FROM approval_requests WHERE id = ?", (request_id,))[0]["n"]
+
+    def idle_answer(self, request_id: str) -> None:
+        """Count a resume value that decided nothing (refused or naming no reviewer). LangGraph keeps
+        every value an ``interrupt()`` returned and replays them, in order, each time the node re-runs:
+        the gate skips this many, so an old value never becomes the decision of whoever resumes next."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE approval_requests SET idle_answers = idle_answers + 1 WHERE id = ? AND status = 'pending'",
+                (request_id,),
             )
 
     # The reviewer's side.
