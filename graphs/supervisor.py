@@ -33,7 +33,7 @@ from proctor.graphs.plan_execute import build_plan_execute, offline_planner
 from proctor.guards.injection import scan
 from proctor.guards.meter import BudgetSpent, Meter
 from proctor.guards.stack import fallback_model, guardrails, input_guards
-from proctor.guards.state import TurnGuards, carried, emit, fresh_turn, run_marker
+from proctor.guards.state import TurnGuards, carried, changes, emit, fresh_turn, run_marker, written
 from proctor.guards.usage import RateLimited
 from proctor.escalations import escalate
 from proctor.chat_models import router_model
@@ -142,14 +142,14 @@ def build_graph(
             return parsed
 
         decision = front.decide(text, ask=ask)
-        update = {
+        update = changes(state, {
             "route": decision.route,
             "route_tier": decision.tier,
             "route_confidence": decision.confidence,
             "route_reason": decision.reason,
             **turn,
             **charged,
-        }
+        })  # fmt: skip
         flagged = settings.guards.scan_requests and _injected(text)
         if flagged:
             update.update(tainted=True, taint_sources=list(flagged))
@@ -218,18 +218,19 @@ def build_graph(
 def settled(agent: Runnable, finish: Callable[[Mapping[str, Any], RunnableConfig, Any], None]) -> Runnable:
     """``agent`` (a subgraph) as a node that books the turn once the agent has ended: not when it
     stops at an interrupt (its resume runs the node again) nor when it hands off to the planner
-    (both raise out of ``invoke``). The node's output is the agent's, as when it is the node itself."""
+    (both raise out of ``invoke``). The agent gets the state without the guard keys that read the same
+unwritten, and the node writes back only what the agent changed: fewer checkpoint writes."""
 
     def run(state: dict[str, Any], config: RunnableConfig) -> Any:
-        out = agent.invoke(state, config)
+        out = agent.invoke(written(state), config)
         finish({**state, **out}, config, get_runtime())
-        return out
+        return changes(state, out)
 
     async def arun(state: dict[str, Any], config: RunnableConfig) -> Any:
-        out = await agent.ainvoke(state, config)
+        out = await agent.ainvoke(written(state), config)
         runtime = get_runtime()
         await asyncio.to_thread(finish, {**state, **out}, config, runtime)  # a database write: off the event loop
-        return out
+        return changes(state, out)
 
     return _Passthrough(run, arun, agent.get_name())
 

@@ -71,6 +71,31 @@ def fresh_turn(run: str = "", now: float | None = None, request: str = "") -> di
     }
 
 
+# What a guard key reads as while unwritten: writing this value changes nothing.
+_UNWRITTEN: dict[str, Any] = {"turn_model_calls": 0, "turn_tokens": 0, "turn_cost_usd": 0.0, "turn_run": "",
+                              "tool_signatures": [], "loop_warned": False, "tainted": False, "taint_sources": []}  # fmt: skip
+_ABSENT = object()
+
+
+def written(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Values without the guard keys that read the same unwritten: a subgraph's input, each key left
+    out a checkpoint write saved."""
+    return {k: v for k, v in values.items() if _UNWRITTEN.get(k, _ABSENT) != v}
+
+
+def changes(state: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of ``update`` that changes ``state`` (an absent key is a change: a final state keeps
+    every key the front door sets); of ``messages``, the new and edited ones only (``add_messages``
+    merges by id, so the rest would be rewritten as they are)."""
+    out = {k: v for k, v in update.items() if k != "messages" and state.get(k, _ABSENT) != v}
+    if "messages" in update:
+        before = {m.id: m for m in state.get("messages", ())}
+        fresh = [m for m in update["messages"] if m.id not in before or before[m.id] != m]
+        if fresh:
+            out["messages"] = fresh
+    return out
+
+
 def carried(state: Mapping[str, Any]) -> dict[str, Any]:
     """The guard keys of a state, to hand to (or take back from) an agent invoked by hand."""
     return {k: state[k] for k in GUARD_KEYS if k in state}
