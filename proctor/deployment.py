@@ -28,7 +28,7 @@ from proctor.db import Database
 from proctor.desk import Desk, DeskError, desk_of
 from proctor.errors import ProctorError
 from proctor.graphs.classifier import Example, FastClassifier, check_routes, load_examples, with_agent_examples
-from proctor.releases.bundle import Release
+from proctor.releases.bundle import Release, check_desk
 from proctor.guards.usage import UsageLedger
 from proctor.identity import Directory, StaffDirectory, ThreadRequesters, load_staff
 from proctor.chat_models import chat_model
@@ -45,6 +45,7 @@ class Deployment:
 
     def __post_init__(self) -> None:
         if self.release is not None:
+            check_desk(self.release, self.desk.name)
             content = self.release.content
             update = {"model": content.model, "prices": content.prices, "guards": content.guards}
             self.settings = self.settings.model_copy(update=update)

@@ -18,6 +18,7 @@ import pytest
 from proctor.agents import SPEC_DIR
 from proctor.cli import main
 from proctor.db import Database
+from proctor.deployment import Deployment
 from proctor.errors import ProctorError
 from proctor.releases import cli as releases_cli
 from proctor.releases.bundle import BundleContent, snapshot
@@ -32,6 +33,7 @@ from proctor.releases.errors import (
     MalformedRelease,
     NoCanary,
     NothingToRollBack,
+    OtherDesk,
     UnknownRelease,
 )
 from proctor.releases.store import ReleaseStore
@@ -39,6 +41,7 @@ from proctor.settings import Settings
 from proctor.tracing.models import Span, Trace
 from proctor.tracing.store import TraceStore
 from tests.servers import PostgresServer, postgres  # noqa: F401  (fixture)
+from tests.test_helpdesk import HELPDESK
 
 
 @pytest.fixture(scope="module")
@@ -142,6 +145,26 @@ def test_two_operators_activating_at_once_one_wins(store: ReleaseStore, base: Bu
     after = store.state()
     assert (after.active, after.previous, after.version) == (winners[0], a, before.version + 1)
     assert store.rollback().active == a  # the loser left no activation behind
+
+
+def test_a_release_names_its_desk_and_goes_live_only_on_it(url: str, tmp_path: Path, base: BundleContent) -> None:
+    helpdesk = snapshot(Settings(desk=str(HELPDESK), data_dir=tmp_path / "unused"))
+    assert (base.desk, helpdesk.desk) == ("support", "helpdesk")
+    store = ReleaseStore(Database(url), desk="support")
+    try:
+        other, ours = released(store, helpdesk, "the help desk's"), released(store, base, "ours")
+        assert store.get(other).content.desk == "helpdesk"  # stored and shown, like any release
+        for go_live in (lambda: store.activate(other), lambda: store.canary(other, 10)):
+            with pytest.raises(OtherDesk, match=r"made from desk 'helpdesk', but these settings run desk 'support'"):
+                go_live()
+        assert store.state().active is None and store.state().canary is None  # nothing moved
+        assert store.activate(ours).active == ours
+        with pytest.raises(OtherDesk):  # and no path can run it: the deployment refuses it too
+            Deployment(Settings(data_dir=tmp_path / "data"), release=store.get(other))
+        older = base.model_copy(update={"desk": ""})  # a release made before releases named their desk
+        assert Deployment(Settings(data_dir=tmp_path / "data"), release=store.get(released(store, older))).specs
+    finally:
+        store.db.close()
 
 
 def test_unknown_ambiguous_and_malformed_releases(store: ReleaseStore, base: BundleContent) -> None:

@@ -20,7 +20,7 @@ from proctor.approvals.policy import ApprovalPolicy, PolicyError, load_policy
 from proctor.graphs.classifier import Example, InvalidExamples, check_routes, load_examples, with_agent_examples
 from proctor.guards.settings import GuardSettings
 from proctor.pricing import ModelPrice
-from proctor.releases.errors import InvalidBundle, describe
+from proctor.releases.errors import InvalidBundle, OtherDesk, describe
 from proctor.settings import Settings
 from proctor.specialists import AgentSpec, SpecError, load_specs
 
@@ -52,6 +52,7 @@ class BundleContent(BaseModel):
     prices: dict[str, ModelPrice] = Field(description="USD per million tokens, by model.")
     routes: list[Example] = Field(min_length=1, description="The front-door classifier's labelled examples.")
     tools: dict[str, str] = Field(description="Tool name -> the description the model reads; absent tools are dropped.")
+    desk: str = Field("", description="The desk it was made from (its name); '' in releases older than this field.")
 
     @field_validator("agents")
     @classmethod
@@ -91,6 +92,16 @@ class Release(BaseModel):
     message: str = Field(min_length=1)
     created_at: datetime
     content: BundleContent
+
+
+def check_desk(release: Release, desk: str) -> None:
+    """``OtherDesk`` unless ``release`` was made from ``desk`` (or predates releases naming theirs)."""
+    made_from = release.content.desk
+    if made_from and made_from != desk:
+        raise OtherDesk(
+            f"release {release.id} was made from desk {made_from!r}, but these settings run desk {desk!r}:"
+            " set PROCTOR_DESK to its desk, or make a release of this one"
+        )
 
 
 def canonical(content: dict) -> str:
@@ -141,6 +152,7 @@ def _packaged_parts(settings: Settings) -> dict[str, Any]:
         "prices": settings.prices,
         "routes": desk_routes(deployment.desk),
         "tools": {spec.name: spec.description for spec in deployment.tool_specs},
+        "desk": deployment.desk.name,
     }
 
 

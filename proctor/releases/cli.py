@@ -82,12 +82,13 @@ def _release_settings() -> ReleaseSettings:
 
 def _store(settings: Settings | None = None) -> ReleaseStore:
     from proctor.db import Database
+    from proctor.desk import desk_of
     from proctor.releases.store import ReleaseStore
     from proctor.settings import Settings
 
     settings = settings or Settings()
     reports_dir = _release_settings().reports_dir(settings.data_dir)
-    return ReleaseStore(Database(settings.domain_url), reports_dir=reports_dir)
+    return ReleaseStore(Database(settings.domain_url), reports_dir=reports_dir, desk=desk_of(settings).name)
 
 
 def _create(args: argparse.Namespace) -> int:
@@ -187,6 +188,7 @@ def _render(release: Release) -> str:
         [
             f"{release.id}: {release.message}",
             f"  by {release.author} at {release.created_at:%Y-%m-%d %H:%M:%S} UTC, parent {release.parent or 'none'}",
+            f"  desk:    {c.desk or '(not recorded)'}",
             f"  model:   {c.model}",
             f"  agents:  {agents}",
             f"  tools:   {len(c.tools)} ({', '.join(sorted(c.tools))})",

@@ -23,6 +23,11 @@ class InvalidBundle(ReleaseError):
     """A file or folder a release is made from is missing parts or malformed; the message names it."""
 
 
+class OtherDesk(ReleaseError):
+    """A release made from another desk than the one these settings run: its agents would call tools
+    this desk does not have."""
+
+
 class UnknownRelease(ReleaseError):
     """No release has this id (or id prefix), or the prefix matches several."""
 

@@ -23,7 +23,7 @@ from typing import Any, Literal, NamedTuple
 from pydantic import BaseModel, ValidationError
 
 from proctor.db import Database, Migration
-from proctor.releases.bundle import ID_HEX_DIGITS, ID_PREFIX, BundleContent, Release, canonical, content_id
+from proctor.releases.bundle import ID_HEX_DIGITS, ID_PREFIX, BundleContent, Release, canonical, check_desk, content_id
 from proctor.releases.diff import diff_contents
 from proctor.releases.errors import (
     CanaryRunning,
@@ -140,9 +140,10 @@ class ReleaseStore:
     required and no report file is named.
     """
 
-    def __init__(self, db: Database, *, reports_dir: Path | None = None) -> None:
+    def __init__(self, db: Database, *, reports_dir: Path | None = None, desk: str | None = None) -> None:
         self.db = db
         self.reports_dir = reports_dir
+        self.desk = desk  # when set, only this desk's releases can go live (activate, canary)
         db.migrate(MIGRATIONS)
 
     def create(self, content: BundleContent, author: str, message: str) -> tuple[Release, bool]:
@@ -225,7 +226,7 @@ class ReleaseStore:
     def activate(self, ref: str, *, require_eval: bool = False, eval_report: Path | None = None) -> ReleaseState:
         """Make ``ref`` the release of every new run; activating the active release changes nothing."""
         state = self.state()
-        release = self.get(ref)
+        release = self._live(ref)
         if release.id == state.active:
             return state
         if state.canary is not None:
@@ -266,7 +267,7 @@ class ReleaseStore:
                 " use `proctor release abort` for 0 and `proctor release promote` for 100"
             )
         state = self.state()
-        release = self.get(ref)
+        release = self._live(ref)
         if state.active is None:
             raise InvalidCanary("no release is active yet: activate one first, a canary takes traffic from it")
         if release.id == state.active:
@@ -315,6 +316,13 @@ class ReleaseStore:
         if state.canary is None:
             raise NoCanary("no canary is running")
         return self._commit(state, canary=None, canary_percent=None)
+
+    def _live(self, ref: str) -> Release:
+        """``ref``'s release, about to serve runs: it must be this store's desk's."""
+        release = self.get(ref)
+        if self.desk is not None:
+            check_desk(release, self.desk)
+        return release
 
     def _resolve(self, ref: str) -> str:
         match = _REF.match(ref.strip().lower())
