@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from proctor.approvals.ledger import ApprovalError, ApprovalLedger, ApprovalRequest
+from proctor.approvals.ledger import ApprovalError, ApprovalLedger, ApprovalRequest, Decision
 
 ACCEPTED = (
     'LangChain HITL {"type": "approve"} | {"type": "edit", "edited_action": {"name", "args"}} | '
@@ -98,14 +98,20 @@ def resume_answers(resume: Any) -> list[Any]:
 
 def screen_resume(ledger: ApprovalLedger, thread_id: str, resume: Any, identity: str) -> None:
     """Before a server run resumes a thread: every value parses, names no one else, and a decision
-    on the thread's pending request is one ``identity`` may take. A value for an already decided
-    request is a wake-up: the ledger's decision applies."""
+    on the thread's pending request (an edit's arguments included) is one ``identity`` may take. A
+    value for an already decided request is a wake-up: the ledger's decision applies. With several
+    pending requests on the thread nothing here says which one a value answers: the gate decides."""
     waiting = ledger.requests("pending", thread_id=thread_id)
     for value in resume_answers(resume):
         answer = parse_answer(value)
         check_reviewer(answer, identity)
         if len(waiting) == 1:
-            ledger.may_decide(waiting[0], identity)
+            # Every check the ledger makes when the gate records the decision, not only whether this
+            # reviewer may decide the request: an edit above their limit, or one the tool would
+            # refuse, used to pass here and be refused only inside the run, which the server reports
+            # as an HTTP 200 whose error says "An internal error occurred" (and the thread "error").
+            decision = Decision(type=answer.type, reviewer=identity, args=answer.args, reason=answer.reason)
+            ledger.check(waiting[0], decision)
 
 
 def check_reviewer(answer: Answer, identity: str) -> None:

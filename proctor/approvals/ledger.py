@@ -315,7 +315,7 @@ class ApprovalLedger:
             raise AlreadyDecided(
                 f"{request_id} was already {request.status} by {request.decided_by} at {request.decided_at}"
             )
-        final_args, amount = self._check(request, decision)
+        final_args, amount = self.check(request, decision)
         with self.db.transaction() as conn:
             changed = conn.execute(
                 "UPDATE approval_requests SET status = ?, decided_by = ?, decided_at = ?, decided_args = ?,"
@@ -335,8 +335,9 @@ class ApprovalLedger:
             raise AlreadyDecided(f"{request_id} was decided concurrently by someone else")
         return self.get(request_id)
 
-    def _check(self, request: ApprovalRequest, decision: Decision) -> tuple[dict[str, Any] | None, float | None]:
-        """(edited arguments, the amount that will move) once the reviewer may decide this."""
+    def check(self, request: ApprovalRequest, decision: Decision) -> tuple[dict[str, Any] | None, float | None]:
+        """(edited arguments, the amount that will move) once the reviewer may decide this; records
+        nothing (``decide`` records after it; the server's pre-check only asks)."""
         reviewer = self.may_decide(request, decision.reviewer)
         if decision.type == "reject":
             if not decision.reason:
