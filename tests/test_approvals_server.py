@@ -12,23 +12,35 @@ import pytest
 from langgraph_sdk import get_sync_client
 
 from proctor.approvals.inbox import Inbox, NotResumable
-from proctor.approvals.ledger import Decision
+from proctor.approvals.ledger import Decision, NotAllowed
 from proctor.runner import Proctor
 from proctor.settings import Settings
-from tests.servers import GRAPH_ID, DevServer, start_dev_server
+from tests.servers import GRAPH_ID, REPO, DevServer, start_dev_server
 
 pytestmark = pytest.mark.server
 
-TOKENS = {"t-alice": "alice", "t-bob": "bob", "t-carol": "carol"}
+TOKENS = {"t-alice": "alice", "t-bob": "bob", "t-carol": "carol", "t-dave": "dave"}
 REFUND = "I was charged twice for invoice {}, please refund the duplicate"
+# The desk's policy and a second money reviewer, whose limit is below alice's: dave may decide a
+# refund of one charge (DAVE_MAY), not an edit that refunds both.
+DAVE = """
+[[reviewers]]
+id = "dave"
+name = "Dave Okafor (billing agent)"
+roles = ["money"]
+max_amount = { USD = 300.0 }
+"""
+DAVE_MAY = range(15001, 30001)  # cents of one charge: dave may refund it, not twice as much
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
     customers = {f"t-{c}": c for c in _customers(tmp_path_factory)}
-    server = start_dev_server(
-        tmp_path_factory.mktemp("approvals-server"), env={"PROCTOR_API_TOKENS": json.dumps({**TOKENS, **customers})}
-    )
+    workdir = tmp_path_factory.mktemp("approvals-server")
+    policy = workdir / "approvals.toml"  # ledger() reads it there too
+    policy.write_text((REPO / "agents/policy/approvals.toml").read_text() + DAVE)
+    env = {"PROCTOR_API_TOKENS": json.dumps({**TOKENS, **customers}), "PROCTOR_APPROVAL_POLICY": str(policy)}
+    server = start_dev_server(workdir, env=env)
     yield server
     server.stop()
 
@@ -43,7 +55,7 @@ def _customers(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
 def _invoices(db) -> list[dict]:
     """Duplicate charges between $100 and $500 a charge, not refunded yet: one per test."""
     return db.query(
-        "SELECT i.id, i.customer_id FROM invoices i JOIN payments p ON p.invoice_id = i.id"
+        "SELECT i.id, i.customer_id, i.amount_cents FROM invoices i JOIN payments p ON p.invoice_id = i.id"
         " WHERE i.amount_cents BETWEEN 10001 AND 50000 AND i.status = 'paid' GROUP BY i.id HAVING COUNT(*) > 1"
         " AND i.id NOT IN (SELECT invoice_id FROM refunds) ORDER BY i.id"
     )
@@ -52,27 +64,43 @@ def _invoices(db) -> list[dict]:
 _used: set[str] = set()
 
 
-def interrupted(server: DevServer, as_token: str | None = None) -> tuple[str, str, str]:
-    """A customer's refund waiting for a human: (thread id, request id, invoice id)."""
-    invoice = next(r for r in _invoices(server.desk()) if r["id"] not in _used)
+def interrupted(server: DevServer, as_token: str | None = None, cents: range | None = None) -> tuple[str, str, str]:
+    """A customer's refund (of one charge of so many ``cents``) waiting for a human: (thread id,
+    request id, invoice id)."""
+    fits = [r for r in _invoices(server.desk()) if cents is None or r["amount_cents"] in cents]
+    invoice = next(r for r in fits if r["id"] not in _used)
     _used.add(invoice["id"])
     client = get_sync_client(url=server.url, headers={"Authorization": f"Bearer {as_token or 't-' + invoice['customer_id']}"})
     thread = client.threads.create()["thread_id"]
-    client.runs.wait(thread, GRAPH_ID, input={"messages": [{"role": "user", "content": REFUND.format(invoice["id"])}]})
+    return thread, ask_refund(client, thread, invoice["id"]), invoice["id"]
+
+
+def ask_refund(client, thread: str, invoice: str) -> str:
+    """The refund of ``invoice`` asked on ``thread``: the id of the request the run waits for."""
+    client.runs.wait(thread, GRAPH_ID, input={"messages": [{"role": "user", "content": REFUND.format(invoice)}]})
     [waiting] = client.threads.get_state(thread)["interrupts"]
-    return thread, waiting["value"]["request"]["id"], invoice["id"]
+    return waiting["value"]["request"]["id"]
+
+
+def refunded(server: DevServer, invoice: str) -> list[int]:
+    """The cents of each refund of ``invoice``, in the desk's database."""
+    rows = server.desk().query("SELECT amount_cents FROM refunds WHERE invoice_id = ? ORDER BY id", (invoice,))
+    return [r["amount_cents"] for r in rows]
 
 
 def refunds(server: DevServer, invoice: str) -> int:
-    return len(server.desk().query("SELECT id FROM refunds WHERE invoice_id = ?", (invoice,)))
+    return len(refunded(server, invoice))
 
 
 def reviewer(server: DevServer, name: str):
+    """A client signed in as ``name`` (a reviewer, or the requester of a thread: t-<name> is their token)."""
     return get_sync_client(url=server.url, headers={"Authorization": f"Bearer t-{name}"})
 
 
 def ledger(server: DevServer):
-    return Proctor(Settings(data_dir=server.workdir / "data")).deployment.ledger
+    """The server's ledger, read with the server's policy."""
+    local = Settings(data_dir=server.workdir / "data", approval_policy=server.workdir / "approvals.toml")
+    return Proctor(local).deployment.ledger
 
 
 def test_a_resume_naming_another_reviewer_is_a_403(server):
@@ -144,8 +172,7 @@ def test_the_agent_inbox_protocol_lists_reads_and_resumes(server):
     assert [found.get(i).status for i in (accept_id, edit_id, respond_id)] == ["approved", "edited", "rejected"]
     assert {found.get(i).decided_by for i in (accept_id, edit_id, respond_id)} == {"alice"}
     assert (refunds(server, accept_invoice), refunds(server, edit_invoice), refunds(server, respond_invoice)) == (1, 1, 0)
-    cents = server.desk().query("SELECT amount_cents FROM refunds WHERE invoice_id = ?", (edit_invoice,))
-    assert [r["amount_cents"] for r in cents] == [5000]
+    assert refunded(server, edit_invoice) == [5000]
     answer = alice.threads.get_state(respond_thread)["values"]["messages"][-1]["content"]
     assert "new order" not in answer  # the reviewer's response is an internal note
 
@@ -160,3 +187,94 @@ def test_a_cli_decision_reaches_a_server_thread(server):
     done = Inbox(Proctor(remote)).resume(request_id)
     assert done.status == "done" and refunds(server, invoice) == 1
     assert ledger(server).requests("decided") == [] and ledger(server).get(request_id).applied_at
+
+
+# ---------------------------------------------------------------- refused decisions are never replayed
+# LangGraph hands the gate every value an interrupt() returned, each time its node re-runs: a value the
+# gate refused (decided nothing) must never be read again as the decision of whoever resumes next.
+
+
+def edit(request, **changed) -> dict:
+    """A LangChain HITL edit of ``request``'s call."""
+    return {"type": "edit", "edited_action": {"name": request.tool, "args": {**request.args, **changed}}}
+
+
+def refused_in_the_run(client, thread: str, value: object) -> str:
+    """Resume with a value only the gate refuses: the run fails and the answer (HTTP 200) names the error."""
+    answer = client.runs.wait(thread, GRAPH_ID, command={"resume": value}, raise_error=False)
+    return answer["__error__"]["error"]
+
+
+def asked_again(server: DevServer, thread: str, first_id: str, invoice: str) -> str:
+    """The requester asks for the same refund again on the interrupted thread: the first interrupt is
+    left behind, its request still pending, so the thread has two pending requests and the server's
+    pre-check cannot tell which one a value answers (the gate decides). The new request's id."""
+    second_id = ask_refund(reviewer(server, ledger(server).get(first_id).requester), thread, invoice)
+    assert [r.id for r in ledger(server).requests("pending", thread_id=thread)] == [first_id, second_id]
+    return second_id
+
+
+def test_an_edit_above_the_reviewers_limit_is_refused_and_the_next_reviewer_approves_the_original(server):
+    thread, first_id, invoice = interrupted(server, cents=DAVE_MAY)
+    first = ledger(server).get(first_id)
+    both = round(first.args["amount"] * 2, 2)  # the duplicate and the purchase: refundable, above dave's limit
+    dave, bob, alice = (reviewer(server, who) for who in ("dave", "bob", "alice"))
+    # One pending request: the server's pre-check makes every check the ledger would (the edit's too):
+    # a 403 that says why, and nothing runs.
+    for who, value, why in [
+        (dave, edit(first, amount=both), f"dave may approve up to 300.00 USD, not {both:.2f}"),
+        (alice, edit(first, amount=both + 1), "would fail: Cannot refund"),  # more than was paid
+    ]:
+        with pytest.raises(httpx.HTTPStatusError, match="403") as refused:
+            who.runs.wait(thread, GRAPH_ID, command={"resume": value})
+        assert why in refused.value.response.text
+    assert (ledger(server).get(first_id).status, ledger(server).idle_answers(first_id)) == ("pending", 0)
+
+    second_id = asked_again(server, thread, first_id, invoice)
+    second = ledger(server).get(second_id)
+    ledger(server).may_decide(second, "dave")  # dave may decide the refund as asked ...
+    with pytest.raises(NotAllowed, match="may approve up to 300.00 USD"):  # ... not that edit of it
+        ledger(server).check(second, Decision(type="edit", reviewer="dave", args={**second.args, "amount": both}))
+    assert refused_in_the_run(dave, thread, edit(second, amount=both)) == "NotAllowed"
+    assert refused_in_the_run(bob, thread, edit(second, amount=50.0)) == "NotAllowed"  # bob has no money role
+    with pytest.raises(httpx.HTTPStatusError, match="403") as refused:  # naming another: still refused before the run
+        bob.runs.wait(thread, GRAPH_ID, command={"resume": {"type": "approve", "reviewer": "alice"}})
+    assert "signed in as 'bob'" in refused.value.response.text
+    assert (ledger(server).get(second_id).status, refunds(server, invoice)) == ("pending", 0)
+
+    # alice's plain approve: before the fix the gate read dave's refused edit as hers (both charges refunded).
+    state = alice.runs.wait(thread, GRAPH_ID, command={"resume": {"type": "approve"}})
+    assert refunded(server, invoice) == [round(first.args["amount"] * 100)]  # the original argument, one charge
+    decided = ledger(server).get(second_id)
+    outcome = (decided.status, decided.decided_by, decided.decided_args, decided.amount)
+    assert outcome == ("approved", "alice", None, first.args["amount"])
+    assert decided.applied_at and "Refunded" in state["messages"][-1]["content"]
+    assert ledger(server).get(first_id).status == "pending"  # the interrupt left behind decided nothing
+    assert ledger(server).idle_answers(second_id) == 2  # the values the gate skipped on alice's resume
+
+
+def test_a_reviewers_refused_decision_on_their_own_request_never_becomes_the_next_reviewers(server):
+    thread, first_id, invoice = interrupted(server, as_token="t-alice", cents=DAVE_MAY)  # alice asks
+    alice, bob, dave = (reviewer(server, who) for who in ("alice", "bob", "dave"))
+    with pytest.raises(httpx.HTTPStatusError, match="403") as refused:  # one pending request: the pre-check
+        alice.runs.wait(thread, GRAPH_ID, command={"resume": {"type": "approve"}})
+    assert "cannot decide on it" in refused.value.response.text
+
+    second_id = asked_again(server, thread, first_id, invoice)
+    second = ledger(server).get(second_id)
+    assert (second.requester, second.rules) == ("alice", ["money"])
+    for who, value, error in [
+        (alice, edit(second, amount=100.0), "SelfApproval"),  # her own request, and a smaller refund
+        (alice, {"decisions": [{"type": "approve"}]}, "SelfApproval"),
+        (bob, {"type": "approve"}, "NotAllowed"),  # no money role
+    ]:
+        assert refused_in_the_run(who, thread, value) == error
+    assert (ledger(server).get(second_id).status, refunds(server, invoice)) == ("pending", 0)
+
+    # dave's plain approve: before the fix the gate read alice's refused edit as dave's ($100 refunded).
+    dave.runs.wait(thread, GRAPH_ID, command={"resume": {"type": "approve"}})
+    assert refunded(server, invoice) == [round(second.args["amount"] * 100)]
+    decided = ledger(server).get(second_id)
+    outcome = (decided.status, decided.decided_by, decided.decided_args, decided.amount)
+    assert outcome == ("approved", "dave", None, second.args["amount"])
+    assert ledger(server).idle_answers(second_id) == 3
