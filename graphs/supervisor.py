@@ -123,9 +123,12 @@ def build_graph(
 
     def front_door(state: SupervisorState, config: RunnableConfig, runtime: Runtime[RunContext]) -> Command:
         text = latest_request(state["messages"])
+        context = run_context(runtime, config)
+        if superseded := deployment.ledger.supersede(context.thread_id):  # a new message: the interrupted run is gone
+            emit("approvals_superseded", requests=superseded)
         try:
             check_request(text, settings.max_request_chars)
-            deployment.usage.admit(run_context(runtime, config).requester)
+            deployment.usage.admit(context.requester)
         except (InvalidRequest, RateLimited) as exc:
             emit("request_refused", reason=str(exc))
             return Command(goto=END, update={"route": "rejected", "messages": [AIMessage(f"Sorry: {exc}.")]})

@@ -241,3 +241,21 @@ def test_a_malformed_policy_file_is_a_clear_error(tmp_path):
         load_policy(broken)
     with pytest.raises(PolicyError, match="does not exist"):
         load_policy(tmp_path / "missing.toml")
+
+
+def test_a_new_message_on_a_waiting_thread_supersedes_its_request(desk, inbox):
+    """LangGraph drops an interrupted run when its thread gets new input: the request it waited on can
+    never be applied, so it leaves the inbox and the limits instead of staying pending for good."""
+    waiting = duplicate_refund(desk, BIG)
+    request_id = pending_id(waiting)
+    later = desk.run("any news on my refund?", user_id="CUS-0051", thread_id=waiting.thread_id)
+    assert later.status == "done" and later.interrupts == []
+    request = desk.deployment.ledger.get(request_id)
+    assert (request.status, request.decided_by, request.applied_at) == ("superseded", "proctor", None)
+    assert inbox.pending() == [] and desk.deployment.ledger.requests("superseded") == [request]
+    with pytest.raises(AlreadyDecided, match="superseded"):
+        inbox.decide(request_id, Decision(type="approve", reviewer="alice"))
+    assert refunds(desk, BIG) == []
+    again = duplicate_refund(desk, BIG)  # asked again: a new request, decided as any
+    assert inbox.decide(pending_id(again), Decision(type="approve", reviewer="alice")).status == "done"
+    assert len(refunds(desk, BIG)) == 1

@@ -12,7 +12,7 @@ import pytest
 from langgraph_sdk import get_sync_client
 
 from proctor.approvals.inbox import Inbox, NotResumable
-from proctor.approvals.ledger import Decision, NotAllowed
+from proctor.approvals.ledger import AlreadyDecided, Decision
 from proctor.runner import Proctor
 from proctor.settings import Settings
 from tests.servers import GRAPH_ID, REPO, DevServer, start_dev_server
@@ -199,18 +199,23 @@ def edit(request, **changed) -> dict:
     return {"type": "edit", "edited_action": {"name": request.tool, "args": {**request.args, **changed}}}
 
 
-def refused_in_the_run(client, thread: str, value: object) -> str:
-    """Resume with a value only the gate refuses: the run fails and the answer (HTTP 200) names the error."""
-    answer = client.runs.wait(thread, GRAPH_ID, command={"resume": value}, raise_error=False)
-    return answer["__error__"]["error"]
+def refused(client, thread: str, value: object) -> str:
+    """Resume with a value the server's pre-check refuses: a 403, nothing runs. What it says."""
+    with pytest.raises(httpx.HTTPStatusError, match="403") as error:
+        client.runs.wait(thread, GRAPH_ID, command={"resume": value})
+    return error.value.response.text
 
 
 def asked_again(server: DevServer, thread: str, first_id: str, invoice: str) -> str:
-    """The requester asks for the same refund again on the interrupted thread: the first interrupt is
-    left behind, its request still pending, so the thread has two pending requests and the server's
-    pre-check cannot tell which one a value answers (the gate decides). The new request's id."""
+    """The requester asks for the same refund again on the interrupted thread. The new message starts
+    the turn over (LangGraph drops the interrupted run), so the first request is superseded: out of
+    the inbox, never decidable, never executed. One request is pending: the new one, whose id this is."""
     second_id = ask_refund(reviewer(server, ledger(server).get(first_id).requester), thread, invoice)
-    assert [r.id for r in ledger(server).requests("pending", thread_id=thread)] == [first_id, second_id]
+    assert [r.id for r in ledger(server).requests("pending", thread_id=thread)] == [second_id]
+    first = ledger(server).get(first_id)
+    assert (first.status, first.decided_by) == ("superseded", "proctor")
+    with pytest.raises(AlreadyDecided, match="superseded"):
+        ledger(server).decide(first_id, Decision(type="approve", reviewer="alice"))
     return second_id
 
 
@@ -219,62 +224,48 @@ def test_an_edit_above_the_reviewers_limit_is_refused_and_the_next_reviewer_appr
     first = ledger(server).get(first_id)
     both = round(first.args["amount"] * 2, 2)  # the duplicate and the purchase: refundable, above dave's limit
     dave, bob, alice = (reviewer(server, who) for who in ("dave", "bob", "alice"))
-    # One pending request: the server's pre-check makes every check the ledger would (the edit's too):
-    # a 403 that says why, and nothing runs.
-    for who, value, why in [
-        (dave, edit(first, amount=both), f"dave may approve up to 300.00 USD, not {both:.2f}"),
-        (alice, edit(first, amount=both + 1), "would fail: Cannot refund"),  # more than was paid
-    ]:
-        with pytest.raises(httpx.HTTPStatusError, match="403") as refused:
-            who.runs.wait(thread, GRAPH_ID, command={"resume": value})
-        assert why in refused.value.response.text
+    # The server's pre-check makes every check the ledger would (the edit's too): a 403 that says why,
+    # and nothing runs (before, an over-limit edit reached the gate: HTTP 200, "An internal error occurred").
+    assert f"dave may approve up to 300.00 USD, not {both:.2f}" in refused(dave, thread, edit(first, amount=both))
+    assert "would fail: Cannot refund" in refused(alice, thread, edit(first, amount=both + 1))  # more than was paid
     assert (ledger(server).get(first_id).status, ledger(server).idle_answers(first_id)) == ("pending", 0)
 
     second_id = asked_again(server, thread, first_id, invoice)
     second = ledger(server).get(second_id)
-    ledger(server).may_decide(second, "dave")  # dave may decide the refund as asked ...
-    with pytest.raises(NotAllowed, match="may approve up to 300.00 USD"):  # ... not that edit of it
-        ledger(server).check(second, Decision(type="edit", reviewer="dave", args={**second.args, "amount": both}))
-    assert refused_in_the_run(dave, thread, edit(second, amount=both)) == "NotAllowed"
-    assert refused_in_the_run(bob, thread, edit(second, amount=50.0)) == "NotAllowed"  # bob has no money role
-    with pytest.raises(httpx.HTTPStatusError, match="403") as refused:  # naming another: still refused before the run
-        bob.runs.wait(thread, GRAPH_ID, command={"resume": {"type": "approve", "reviewer": "alice"}})
-    assert "signed in as 'bob'" in refused.value.response.text
+    assert "may approve up to 300.00 USD" in refused(dave, thread, edit(second, amount=both))
+    assert "also needs ['money']" in refused(bob, thread, edit(second, amount=50.0))  # bob has no money role
+    assert "signed in as 'bob'" in refused(bob, thread, {"type": "approve", "reviewer": "alice"})
     assert (ledger(server).get(second_id).status, refunds(server, invoice)) == ("pending", 0)
 
-    # alice's plain approve: before the fix the gate read dave's refused edit as hers (both charges refunded).
     state = alice.runs.wait(thread, GRAPH_ID, command={"resume": {"type": "approve"}})
-    assert refunded(server, invoice) == [round(first.args["amount"] * 100)]  # the original argument, one charge
+    assert refunded(server, invoice) == [round(first.args["amount"] * 100)]  # the original argument, one charge, once
     decided = ledger(server).get(second_id)
     outcome = (decided.status, decided.decided_by, decided.decided_args, decided.amount)
     assert outcome == ("approved", "alice", None, first.args["amount"])
     assert decided.applied_at and "Refunded" in state["messages"][-1]["content"]
-    assert ledger(server).get(first_id).status == "pending"  # the interrupt left behind decided nothing
-    assert ledger(server).idle_answers(second_id) == 2  # the values the gate skipped on alice's resume
+    assert ledger(server).get(first_id).status == "superseded"  # the request left behind never ran
+    assert ledger(server).idle_answers(second_id) == 0  # no refused value ever reached the gate
 
 
 def test_a_reviewers_refused_decision_on_their_own_request_never_becomes_the_next_reviewers(server):
     thread, first_id, invoice = interrupted(server, as_token="t-alice", cents=DAVE_MAY)  # alice asks
     alice, bob, dave = (reviewer(server, who) for who in ("alice", "bob", "dave"))
-    with pytest.raises(httpx.HTTPStatusError, match="403") as refused:  # one pending request: the pre-check
-        alice.runs.wait(thread, GRAPH_ID, command={"resume": {"type": "approve"}})
-    assert "cannot decide on it" in refused.value.response.text
+    assert "cannot decide on it" in refused(alice, thread, {"type": "approve"})
 
     second_id = asked_again(server, thread, first_id, invoice)
     second = ledger(server).get(second_id)
     assert (second.requester, second.rules) == ("alice", ["money"])
-    for who, value, error in [
-        (alice, edit(second, amount=100.0), "SelfApproval"),  # her own request, and a smaller refund
-        (alice, {"decisions": [{"type": "approve"}]}, "SelfApproval"),
-        (bob, {"type": "approve"}, "NotAllowed"),  # no money role
+    for who, value, why in [
+        (alice, edit(second, amount=100.0), "cannot decide on it"),  # her own request, and a smaller refund
+        (alice, {"decisions": [{"type": "approve"}]}, "cannot decide on it"),
+        (bob, {"type": "approve"}, "also needs ['money']"),  # no money role
     ]:
-        assert refused_in_the_run(who, thread, value) == error
+        assert why in refused(who, thread, value)
     assert (ledger(server).get(second_id).status, refunds(server, invoice)) == ("pending", 0)
 
-    # dave's plain approve: before the fix the gate read alice's refused edit as dave's ($100 refunded).
     dave.runs.wait(thread, GRAPH_ID, command={"resume": {"type": "approve"}})
     assert refunded(server, invoice) == [round(second.args["amount"] * 100)]
     decided = ledger(server).get(second_id)
     outcome = (decided.status, decided.decided_by, decided.decided_args, decided.amount)
     assert outcome == ("approved", "dave", None, second.args["amount"])
-    assert ledger(server).idle_answers(second_id) == 3
+    assert ledger(server).idle_answers(second_id) == 0

@@ -24,7 +24,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     listing = sub.add_parser("list", help="open requests: pending, and decided but not yet applied by their thread")
     listing.add_argument(
-        "--status", default="open", choices=["open", "pending", "decided", "approved", "edited", "rejected", "autonomous", "all"]
+        "--status", default="open", choices=["open", "pending", "decided", "approved", "edited", "rejected", "autonomous", "superseded", "all"]
     )
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=_list)

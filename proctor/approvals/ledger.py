@@ -84,8 +84,9 @@ MIGRATIONS = [
 ]
 COUNTED = ("pending", "approved", "edited", "autonomous")  # amounts that may move or moved
 
-Status = Literal["pending", "approved", "edited", "rejected", "autonomous"]
-Listing = Literal["pending", "approved", "edited", "rejected", "autonomous", "decided", "open"]
+Status = Literal["pending", "approved", "edited", "rejected", "autonomous", "superseded"]
+Listing = Literal["pending", "approved", "edited", "rejected", "autonomous", "superseded", "decided", "open"]
+SUPERSEDED_BY = "proctor"  # who "decides" a request its thread moved past: no reviewer did
 """``decided``: decided but not yet applied by its thread; ``open``: pending or decided."""
 
 
@@ -291,6 +292,21 @@ class ApprovalLedger:
             conn.execute(
                 "UPDATE approval_requests SET applied_at = ? WHERE id = ? AND applied_at IS NULL", (_now(), request_id)
             )
+
+    def supersede(self, thread_id: str) -> list[str]:
+        """A new message on ``thread_id`` starts its turn over: LangGraph drops the interrupted run, so
+        the requests still pending there can never be applied. They leave the inbox and stop counting
+        toward limits (a reviewer deciding one gets ``AlreadyDecided``); their ids are returned."""
+        rows = self.db.query("SELECT id FROM approval_requests WHERE thread_id = ? AND status = 'pending'", (thread_id,))
+        if not rows:
+            return []  # the usual case: one indexed read, no write
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE approval_requests SET status = 'superseded', decided_by = ?, decided_at = ?, reason = ?"
+                " WHERE thread_id = ? AND status = 'pending'",
+                (SUPERSEDED_BY, _now(), "the requester sent a new message before a decision: the call was never made", thread_id),
+            )
+        return [row["id"] for row in rows]
 
     def idle_answers(self, request_id: str) -> int:
         """How many resume values reached this request while it was pending and decided nothing."""
