@@ -52,6 +52,12 @@ class Answer(BaseModel):
     reason: str | None = None
     message: str | None = None
 
+    def decision(self, request: ApprovalRequest, reviewer: str) -> Decision:
+        """This answer as ``reviewer``'s decision on ``request``; an edit must keep the call's tool."""
+        if self.tool not in (None, request.tool):
+            raise ApprovalError(f"an edit of {request.id} must keep the tool {request.tool}, not {self.tool}")
+        return Decision(type=self.type, reviewer=reviewer, args=self.args, reason=self.reason, message=self.message)
+
 
 def parse_answer(value: Any) -> Answer:
     """The decision a resume value carries, in any accepted format."""
@@ -110,8 +116,7 @@ def screen_resume(ledger: ApprovalLedger, thread_id: str, resume: Any, identity:
             # reviewer may decide the request: an edit above their limit, or one the tool would
             # refuse, used to pass here and be refused only inside the run, which the server reports
             # as an HTTP 200 whose error says "An internal error occurred" (and the thread "error").
-            decision = Decision(type=answer.type, reviewer=identity, args=answer.args, reason=answer.reason)
-            ledger.check(waiting[0], decision)
+            ledger.check(waiting[0], answer.decision(waiting[0], identity))
 
 
 def check_reviewer(answer: Answer, identity: str) -> None:

@@ -20,7 +20,7 @@ from langgraph.types import interrupt
 from pydantic import ValidationError
 
 from proctor.approvals.decisions import approval_payload, check_reviewer, customer_message, parse_answer
-from proctor.approvals.ledger import ApprovalError, ApprovalLedger, ApprovalRequest, Decision, GateContext
+from proctor.approvals.ledger import ApprovalError, ApprovalLedger, ApprovalRequest, GateContext
 from proctor.context import run_context
 from proctor.errors import ToolError
 from proctor.toolkit import CallConflict
@@ -116,11 +116,7 @@ class ApprovalGate(AgentMiddleware):
         reviewer = identity or answer.reviewer
         if reviewer is None:
             return current
-        if answer.tool not in (None, ask.tool):
-            raise ApprovalError(f"an edit of {ask.id} must keep the tool {ask.tool}, not {answer.tool}")
-        decision = Decision(
-            type=answer.type, reviewer=reviewer, args=answer.args, reason=answer.reason, message=answer.message
-        )
+        decision = answer.decision(ask, reviewer)
         try:
             return self.ledger.decide(ask.id, decision)
         except ApprovalError:
