@@ -222,7 +222,7 @@ def settled(agent: Runnable, finish: Callable[[Mapping[str, Any], RunnableConfig
     """``agent`` (a subgraph) as a node that books the turn once the agent has ended: not when it
     stops at an interrupt (its resume runs the node again) nor when it hands off to the planner
     (both raise out of ``invoke``). The agent gets the state without the guard keys that read the same
-unwritten, and the node writes back only what the agent changed: fewer checkpoint writes."""
+    unwritten, and the node writes back only what the agent changed: fewer checkpoint writes."""
 
     def run(state: dict[str, Any], config: RunnableConfig) -> Any:
         out = agent.invoke(written(state), config)

@@ -82,7 +82,8 @@ class ApprovalGate(AgentMiddleware):
             try:
                 ask = self._accept(ask, value, request)
             finally:
-                self.ledger.idle_answer(ask.id)  # a no-op once decided
+                if ask.status == "pending":  # refused (raised) or ignored: it decided nothing
+                    self.ledger.idle_answer(ask.id)
         if ask.status == "rejected":
             self.ledger.applied(ask.id)
             return _refusal(request, customer_message(ask))

@@ -86,8 +86,8 @@ COUNTED = ("pending", "approved", "edited", "autonomous")  # amounts that may mo
 
 Status = Literal["pending", "approved", "edited", "rejected", "autonomous", "superseded"]
 Listing = Literal["pending", "approved", "edited", "rejected", "autonomous", "superseded", "decided", "open"]
-SUPERSEDED_BY = "proctor"  # who "decides" a request its thread moved past: no reviewer did
 """``decided``: decided but not yet applied by its thread; ``open``: pending or decided."""
+SUPERSEDED_BY = "proctor"  # who "decides" a request its thread moved past: no reviewer did
 
 
 class ApprovalError(ProctorError):
