@@ -77,6 +77,24 @@ def test_a_reused_tool_call_id_never_inherits_a_verdict(deployment, first):
         assert result.status == "interrupted" and result.interrupts[0]["request"]["amount"] == 798.0
 
 
+def test_a_superseded_request_never_lets_its_call_run_under_its_old_id(deployment):
+    """The customer writes again while a refund waits: its request is superseded. A model that sends
+    the very same call under the very same id on the new turn gets no verdict from it (it was never
+    approved): it is refused, and under a new id it waits for a human like any other."""
+    desk = hostile(deployment, call("refund_invoice", "r1", **REFUND), call("refund_invoice", "r1", **REFUND),
+                   AIMessage("Sorry."), call("refund_invoice", "r2", **REFUND))  # fmt: skip
+    waiting = desk.run(ASK, user_id="CUS-0279")
+    [first] = desk.deployment.ledger.requests("pending")
+    again = desk.run("any news? " + ASK, user_id="CUS-0279", thread_id=waiting.thread_id)
+    assert desk.deployment.ledger.get(first.id).status == "superseded"
+    assert again.status == "done" and refunded_cents(desk) == 0
+    messages = desk.graph.get_state({"configurable": {"thread_id": waiting.thread_id}}).values["messages"]
+    assert "superseded" in messages[-2].content and "nothing was done" in messages[-2].content
+    third = desk.run(ASK, user_id="CUS-0279", thread_id=waiting.thread_id)
+    assert third.status == "interrupted" and refunded_cents(desk) == 0
+    assert [r.tool_call_id for r in desk.deployment.ledger.requests("pending")] == ["r2"]
+
+
 def test_a_call_outside_the_agents_scopes_is_refused_before_the_ledger(deployment):
     desk = hostile(deployment, call("change_user_role", "x", workspace_id="WS-0004", email="a@b.com", role="admin"))
     result = desk.run(ASK, user_id="CUS-0279")

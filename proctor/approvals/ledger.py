@@ -197,7 +197,8 @@ class ApprovalLedger:
         Sticky and bound: the first verdict for a (thread, tool-call id) is recorded and returned
         on every re-run of the node, so a resume can never flip a gated call to autonomous; a
         different call under that id (another tool, other arguments, another agent, e.g. a pending
-        call edited in the checkpoint) raises ``CallConflict``. Raises the tool's own errors
+        call edited in the checkpoint) raises ``CallConflict``, and so does any call under the id of a
+        superseded request (it was never approved). Raises the tool's own errors
         (``ValidationError``, ``ToolError``) for a call that would fail: nothing is recorded then.
         """
         from proctor.toolkit import CallConflict, impact_of  # a call is checked: the toolkit is loaded
@@ -208,6 +209,11 @@ class ApprovalLedger:
         if existing is None:
             impact = impact_of(self.db, spec, spec.args_schema.model_validate(args))
             existing = self._record(ctx.model_copy(update={"args": args}), impact)
+        if existing.status == "superseded":  # never approved: a verdict no call may inherit, the same one included
+            raise CallConflict(
+                f"tool call id {ctx.tool_call_id!r} is recorded for {existing.id}, superseded when the requester wrote"
+                " again before a decision: nothing was done; a new call is a new request"
+            )
         if (existing.tool, existing.args, existing.agent) != (ctx.tool, args, ctx.agent):
             raise CallConflict(
                 f"tool call id {ctx.tool_call_id!r} is recorded for {existing.tool} ({existing.id}, "
