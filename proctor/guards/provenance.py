@@ -145,21 +145,28 @@ def untrusted_parts(
     The owner's text is the requester's own when the result's top-level ``owner`` field (its
     ``OwnerId``, see :func:`owner_key`) is theirs; with no such field nobody's text is their own.
     """
-    own = requester is not None and owner is not None and isinstance(value, dict) and value.get(owner) == requester
-    return _parts(value, shape, path, own)
+    own = owned_by(value, requester, owner)
+    return [(where, text) for where, text, owners in classified_parts(value, shape, path) if not (owners and own)]
 
 
-def _parts(value: Any, shape: Shape, path: str, own: bool) -> list[tuple[str, str]]:
-    if shape is False or (shape == OWNER and own):
+def owned_by(value: Any, requester: str | None, owner: str | None) -> bool:
+    """Whether a result is the requester's own record: its ``owner`` field names them."""
+    return requester is not None and owner is not None and isinstance(value, dict) and value.get(owner) == requester
+
+
+def classified_parts(value: Any, shape: Shape, path: str = "", owners: bool = False) -> list[tuple[str, str, bool]]:
+    """(path, text, whether the record's owner wrote it) of every non-empty untrusted string, in one walk."""
+    if shape is False:
         return []
+    owners = owners or shape == OWNER
     if isinstance(value, list | tuple):
-        return [part for i, item in enumerate(value) for part in _parts(item, shape, f"{path}[{i}]", own)]
+        return [part for i, item in enumerate(value) for part in classified_parts(item, shape, f"{path}[{i}]", owners)]
     if isinstance(value, dict):
         parts = []
         for key, item in value.items():
             inner = shape.get(key, True) if isinstance(shape, dict) else shape
-            parts += _parts(item, inner, f"{path}.{key}" if path else str(key), own)
+            parts += classified_parts(item, inner, f"{path}.{key}" if path else str(key), owners)
         return parts
     if isinstance(value, str) and value.strip():
-        return [(path or "result", value)]
+        return [(path or "result", value, owners)]
     return []

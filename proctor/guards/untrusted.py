@@ -22,7 +22,7 @@ from langgraph.types import Command
 from proctor.context import run_context
 from proctor.guards.delimiters import wrap
 from proctor.guards.injection import ScanResult, scan
-from proctor.guards.provenance import Shape, untrusted_parts
+from proctor.guards.provenance import Shape, classified_parts, owned_by
 from proctor.guards.state import GuardState, emit
 
 MAX_SOURCES = 8  # what the reviewer reads: the first few reasons are enough to judge
@@ -50,9 +50,10 @@ class UntrustedContent(AgentMiddleware):
         name = request.tool_call["name"]
         text = result.content if isinstance(result.content, str) else json.dumps(result.content, default=str)
         shape = self.shapes.get(name)
-        data, parts = _parts(text, shape, None)  # all text from outside the company is scanned...
-        asker = _requester(request)
-        foreign = _parts(text, shape, asker, self.owners.get(name))[1] if shape is not None else []  # ...not the asker's
+        data, classified = _parts(text, shape)
+        parts = [(path, value) for path, value, _ in classified]  # all text from outside the company is scanned...
+        own = owned_by(data, _requester(request), self.owners.get(name))  # ...and taints the run, but the asker's own
+        foreign = [] if shape is None else [(path, value) for path, value, owners in classified if not (owners and own)]
         flagged = [(path, value, verdict) for path, value in parts if (verdict := scan(value)).flagged]
         for path, value, verdict in flagged:
             emit("injection_flagged", tool=name, field=path, score=verdict.score, reasons=verdict.reasons,
@@ -79,17 +80,15 @@ class UntrustedContent(AgentMiddleware):
         return Command(update=update)
 
 
-def _parts(
-    text: str, shape: Shape | None, requester: str | None, owner: str | None = None
-) -> tuple[Any, list[tuple[str, str]]]:
+def _parts(text: str, shape: Shape | None) -> tuple[Any, list[tuple[str, str, bool]]]:
     """The parsed result and its untrusted texts; a result that is not JSON is one untrusted text."""
     try:
         data = json.loads(text)
     except ValueError:
-        return None, [("result", text)]
+        return None, [("result", text, False)]
     if shape is None:  # not a declared tool: scanned as a whole, taints only when flagged
-        return data, [("result", text)] if not isinstance(data, dict | list) else untrusted_parts(data, True)
-    return data, untrusted_parts(data, shape, requester=requester, owner=owner)
+        return data, [("result", text, False)] if not isinstance(data, dict | list) else classified_parts(data, True)
+    return data, classified_parts(data, shape)
 
 
 def _requester(request: ToolCallRequest) -> str | None:

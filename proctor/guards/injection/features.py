@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from itertools import accumulate
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +25,7 @@ KINDS = len(CHAR_NS) + 2  # character n-grams, words, word pairs
 _MASK = np.uint64((1 << BITS) - 1)
 _P = np.uint64(1_000_003)
 _P_INVERSE = np.uint64(pow(1_000_003, -1, 1 << 64))
-_SALTS = [np.uint64((0x9E3779B97F4A7C15 * (k + 1)) % (1 << 64)) for k in range(KINDS)]
+_SALTS = np.array([(0x9E3779B97F4A7C15 * (k + 1)) % (1 << 64) for k in range(KINDS)], dtype=np.uint64)
 _SENTENCE_END = re.compile(r"[.!?:;]\s+|\n+")  # no lookbehind: the engine then skips to candidates
 # Byte classes: 1 = part of a word (ASCII letters and digits, any non-ASCII byte), 2 = part of a symbol run.
 _CLASS = np.zeros(256, dtype=np.int8)
@@ -68,11 +69,10 @@ def grams(text: str) -> Grams:
     def span_hash(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # sum of data[j] * P**(b - j), modulo 2**64
         return prefix[b] - prefix[a] * powers[b - a]
 
-    starts, slots = [], []
-    for kind, n in enumerate(CHAR_NS):
-        at = _POSITIONS[: max(0, size - n + 1)] if size <= len(_POSITIONS) else np.arange(max(0, size - n + 1))
-        starts.append(at)
-        slots.append(_slot(prefix[n:] - prefix[:-n] * powers[n], kind))  # span_hash(at, at + n), by slices
+    starts, hashes = [], []
+    for n in CHAR_NS:
+        starts.append(_POSITIONS[: max(0, size - n + 1)] if size <= len(_POSITIONS) else np.arange(max(0, size - n + 1)))
+        hashes.append(prefix[n:] - prefix[:-n] * powers[n])  # span_hash(at, at + n), by slices
     cls = _CLASS[data]
     edge = np.flatnonzero(np.diff(np.concatenate([[0], cls, [0]])) != 0)  # where the byte class changes
     first, last = edge[:-1], edge[1:]
@@ -80,7 +80,11 @@ def grams(text: str) -> Grams:
     first, last = first[: len(keep)][keep], last[: len(keep)][keep]
     words = span_hash(first, last)
     starts += [first, first[:-1]]
-    slots += [_slot(words, len(CHAR_NS)), _slot(words[:-1] * _P + words[1:], len(CHAR_NS) + 1)]
+    hashes += [words, words[:-1] * _P + words[1:]]
+    sizes = [len(h) for h in hashes]  # every kind mixed in one pass: a short text costs a few numpy calls, not 25
+    mixed = _slot(np.concatenate(hashes), np.repeat(_SALTS, sizes))
+    ends = list(accumulate(sizes))
+    slots = [mixed[end - n : end] for n, end in zip(sizes, ends)]
     return Grams(starts, slots, to_byte)
 
 
@@ -98,8 +102,8 @@ def _powers(size: int) -> tuple[np.ndarray, np.ndarray]:
     return np.cumprod(full, dtype=np.uint64), np.cumprod(inverse, dtype=np.uint64)
 
 
-def _slot(hashes: np.ndarray, kind: int) -> np.ndarray:
-    h = hashes ^ _SALTS[kind]
+def _slot(hashes: np.ndarray, salts: np.ndarray) -> np.ndarray:
+    h = hashes ^ salts
     h ^= h >> np.uint64(31)
     h *= np.uint64(0xBF58476D1CE4E5B9)
     h ^= h >> np.uint64(29)
@@ -127,6 +131,9 @@ def window_slots(text: str, spans: list[tuple[int, int]]) -> list[np.ndarray]:
 def window_sums(text: str, spans: list[tuple[int, int]], table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(sum of slot weights, number of n-grams) of every window, by prefix sums over the byte positions."""
     g = grams(text)
+    if len(spans) == 1 and spans[0] == (0, len(text)):  # a short text is one window: every n-gram is in it
+        return (np.array([sum(float(table[slots].sum(dtype=np.float64)) for slots in g.slots)]),
+                np.array([float(sum(len(slots) for slots in g.slots))]))  # fmt: skip
     a = np.array([s for s, _ in spans], dtype=np.int64)
     b = np.array([e for _, e in spans], dtype=np.int64)
     if g.to_byte is not None:
