@@ -13,7 +13,8 @@ if TYPE_CHECKING:  # bundles load the agent specs and the classifier: imported w
     from proctor.releases.settings import ReleaseSettings
     from proctor.settings import Settings
     from proctor.releases.bundle import Release
-    from proctor.releases.store import ReleaseState, ReleaseStore
+    from proctor.releases.state import ReleaseState
+    from proctor.releases.store import ReleaseStore
 
 
 def register(commands: argparse._SubParsersAction) -> None:

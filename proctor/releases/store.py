@@ -12,17 +12,16 @@ callers then run on the packaged defaults, which is what ``snapshot(settings)`` 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
-from proctor.db import Database, Migration
+from proctor.db import Database
 from proctor.releases.bundle import ID_HEX_DIGITS, ID_PREFIX, BundleContent, Release, canonical, check_desk, content_id
 from proctor.releases.diff import diff_contents
 from proctor.releases.errors import (
@@ -38,93 +37,16 @@ from proctor.releases.errors import (
     describe,
 )
 from proctor.releases.gate import EvalReport, active_report, report_path, require_no_regression, require_passing
+from proctor.releases.schema import MIGRATIONS
+from proctor.releases.state import Activation, ReleaseState
 
-BUCKETS = 10_000  # canary granularity: 0.01% of traffic
 MIN_PREFIX = 6
 
-MIGRATIONS = [
-    Migration(
-        "releases",
-        1,
-        """
-        CREATE TABLE releases (
-            id TEXT PRIMARY KEY,
-            parent TEXT REFERENCES releases (id),
-            author TEXT NOT NULL,
-            message TEXT NOT NULL,
-            created_at TEXT NOT NULL,
-            content TEXT NOT NULL
-        );
-        CREATE TABLE release_activations (
-            seq INTEGER PRIMARY KEY AUTOINCREMENT,
-            release TEXT NOT NULL REFERENCES releases (id),
-            back INTEGER REFERENCES release_activations (seq),
-            action TEXT NOT NULL CHECK (action IN ('activate', 'promote', 'rollback')),
-            at TEXT NOT NULL
-        );
-        CREATE TABLE release_state (
-            id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
-            active TEXT REFERENCES releases (id),
-            previous TEXT REFERENCES releases (id),
-            head INTEGER REFERENCES release_activations (seq),
-            canary TEXT REFERENCES releases (id),
-            canary_percent REAL,
-            updated_at TEXT NOT NULL,
-            version INTEGER NOT NULL,
-            CHECK ((active IS NULL) = (head IS NULL)),
-            CHECK ((canary IS NULL AND canary_percent IS NULL) OR (canary IS NOT NULL AND active IS NOT NULL
-                AND canary <> active AND canary_percent > 0 AND canary_percent < 100))
-        );
-        INSERT INTO release_state (id, updated_at, version) VALUES (1, '', 0)
-        """,
-    ),
-    Migration(
-        "releases",
-        2,
-        """
-        CREATE TABLE release_threads (
-            thread_id TEXT PRIMARY KEY,
-            release TEXT NOT NULL,
-            pinned_at TEXT NOT NULL
-        )
-        """,
-    ),
-]
 _PINNED = "SELECT release FROM release_threads WHERE thread_id = ?"
 PACKAGED = ""  # a thread pinned to the packaged defaults (no release was active when it started)
 
 _REF = re.compile(rf"^(?:{ID_PREFIX})?([0-9a-f]{{{MIN_PREFIX},{ID_HEX_DIGITS}}})$")
 _COLUMNS = "id, parent, author, message, created_at, content"
-
-
-class ReleaseState(BaseModel):
-    """The single state row: what runs now, what rollback returns to, and the canary split."""
-
-    active: str | None
-    previous: str | None
-    head: int | None  # the activation that made ``active`` active; rollback follows its ``back``
-    canary: str | None
-    canary_percent: float | None
-    updated_at: str
-    version: int
-
-    def release_for(self, key: str) -> str | None:
-        """The canary for a stable share of keys (user or thread ids), else the active release."""
-        if self.canary is not None:
-            assert self.canary_percent is not None  # set together with the canary
-            if bucket(key, self.canary) < self.canary_percent * BUCKETS / 100:
-                return self.canary
-        return self.active
-
-
-class Activation(BaseModel):
-    """One entry of the activation history; ``back`` is the entry rollback returns to."""
-
-    seq: int
-    release: str
-    back: int | None
-    action: Literal["activate", "promote", "rollback"]
-    at: str
 
 
 class _NewActivation(NamedTuple):
@@ -374,16 +296,6 @@ class ReleaseStore:
                     " check `proctor release list` and try again"
                 )
         return self.state()
-
-
-def bucket(key: str, salt: str) -> int:
-    """A stable bucket in [0, BUCKETS) for ``key``.
-
-    Salted with the canary's id so each canary samples a different share of users, and growing
-    the percent of one canary only adds users: nobody already on it switches back mid-conversation.
-    """
-    digest = hashlib.sha256(f"{salt}:{key}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") % BUCKETS
 
 
 def _release(row: Any) -> Release:
