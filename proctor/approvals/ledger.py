@@ -19,167 +19,38 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 
 from proctor.approvals.policy import ActionContext, ApprovalPolicy, Reviewer, RiskClass, evaluate
-from proctor.db import Database, Migration
-from proctor.errors import ProctorError, ToolError
+from proctor.approvals.requests import (
+    COUNTED,
+    SUPERSEDED_BY,
+    AlreadyDecided,
+    ApprovalError,
+    ApprovalRequest,
+    Decision,
+    GateContext,
+    InvalidEdit,
+    Listing,
+    NotAllowed,
+    ResumeInProgress,
+    SelfApproval,
+    Status,
+    UnknownRequest,
+)
+from proctor.approvals.schema import MIGRATIONS
+from proctor.db import Database
+from proctor.errors import ToolError
 
 if TYPE_CHECKING:  # the toolkit imports LangChain: reading the ledger (`proctor approvals list`) needs none
     from proctor.toolkit import Impact, ToolSpec
 
-MIGRATIONS = [
-    Migration(
-        "approvals",
-        1,
-        """
-        CREATE TABLE approval_requests (
-            id TEXT PRIMARY KEY,
-            thread_id TEXT NOT NULL,
-            tool_call_id TEXT NOT NULL,
-            trace_id TEXT,
-            agent TEXT NOT NULL,
-            tool TEXT NOT NULL,
-            args TEXT NOT NULL,
-            requester TEXT,
-            rule TEXT,
-            why TEXT,
-            amount REAL,
-            currency TEXT,
-            policy_version TEXT NOT NULL,
-            release_id TEXT,
-            status TEXT NOT NULL,
-            decided_by TEXT,
-            decided_at TEXT,
-            decided_args TEXT,
-            reason TEXT,
-            created_at TEXT NOT NULL,
-            UNIQUE (thread_id, tool_call_id)
-        );
-        CREATE INDEX approval_requests_status ON approval_requests (status, created_at);
-        CREATE INDEX approval_requests_tool ON approval_requests (tool, status)
-        """,
-    ),
-    Migration(
-        "approvals",
-        2,
-        """
-        ALTER TABLE approval_requests ADD COLUMN rules TEXT;
-        ALTER TABLE approval_requests ADD COLUMN customer_id TEXT;
-        ALTER TABLE approval_requests ADD COLUMN message TEXT;
-        ALTER TABLE approval_requests ADD COLUMN applied_at TEXT;
-        CREATE INDEX approval_requests_thread ON approval_requests (thread_id, status);
-        CREATE INDEX approval_requests_customer ON approval_requests (customer_id, created_at);
-        CREATE TABLE approval_thread_locks (
-            thread_id TEXT PRIMARY KEY,
-            holder TEXT NOT NULL,
-            acquired_at TEXT NOT NULL
-        )
-        """,
-    ),
-    # How many resume values reached a still-pending request and decided nothing (see ``idle_answer``).
-    Migration("approvals", 3, "ALTER TABLE approval_requests ADD COLUMN idle_answers INTEGER NOT NULL DEFAULT 0"),
-]
-COUNTED = ("pending", "approved", "edited", "autonomous")  # amounts that may move or moved
-
-Status = Literal["pending", "approved", "edited", "rejected", "autonomous", "superseded"]
-Listing = Literal["pending", "approved", "edited", "rejected", "autonomous", "superseded", "decided", "open"]
-"""``decided``: decided but not yet applied by its thread; ``open``: pending or decided."""
-SUPERSEDED_BY = "proctor"  # who "decides" a request its thread moved past: no reviewer did
-
-
-class ApprovalError(ProctorError):
-    """A decision that cannot be taken; nothing was changed."""
-
-
-class UnknownRequest(ApprovalError):
-    pass
-
-
-class AlreadyDecided(ApprovalError):
-    """Conflict: the request was decided before."""
-
-    exit_code = 4
-
-
-class ResumeInProgress(ApprovalError):
-    """Conflict: another process is resuming this thread right now."""
-
-    exit_code = 4
-
-
-class NotAllowed(ApprovalError):
-    """The reviewer is unknown, lacks the role, or exceeds their amount limit."""
-
-
-class SelfApproval(ApprovalError):
-    """Separation of duties: nobody decides on their own request."""
-
-
-class InvalidEdit(ApprovalError):
-    """Edited arguments break the tool's schema or preconditions."""
-
-
-class ApprovalRequest(BaseModel):
-    """One gated tool call: the payload reviewers see and the row the ledger keeps."""
-
-    id: str
-    thread_id: str
-    tool_call_id: str
-    trace_id: str | None = None
-    agent: str
-    tool: str
-    args: dict[str, Any]
-    requester: str | None = None
-    rule: RiskClass | None = Field(None, description="The first (strongest) rule that fired.")
-    rules: list[RiskClass] = Field(default_factory=list, description="Every rule that fired: each one's role is needed.")
-    why: str | None = None
-    amount: float | None = Field(None, description="What moves (after an edit, the edited amount).")
-    currency: str | None = None
-    customer_id: str | None = Field(None, description="The customer whose records the call changes.")
-    policy_version: str
-    release_id: str | None = None
-    status: Status
-    decided_by: str | None = None
-    decided_at: str | None = None
-    decided_args: dict[str, Any] | None = None
-    reason: str | None = Field(None, description="The reviewer's internal note; never shown to the customer.")
-    message: str | None = Field(None, description="What the customer is told of the decision.")
-    applied_at: str | None = Field(None, description="When the thread applied the decision (None: not yet).")
-    created_at: str
-
-    @property
-    def executed_args(self) -> dict[str, Any]:
-        """What runs: the reviewer's arguments after an edit, else the recorded call's."""
-        return self.decided_args if self.status == "edited" and self.decided_args is not None else self.args
-
-
-class Decision(BaseModel):
-    """A reviewer's answer, in the vocabulary of LangChain's HumanInTheLoopMiddleware."""
-
-    type: Literal["approve", "edit", "reject"]
-    reviewer: str
-    args: dict[str, Any] | None = Field(None, description="The changed arguments, for an edit.")
-    reason: str | None = Field(None, description="Why, for a rejection: an internal note for the record.")
-    message: str | None = Field(None, description="For the customer; a neutral default when omitted.")
-
-
-class GateContext(BaseModel):
-    """What the gate knows of a call when it asks the ledger."""
-
-    thread_id: str
-    tool_call_id: str
-    trace_id: str | None
-    agent: str
-    tool: str
-    args: dict[str, Any]
-    requester: str | None
-    request: str
-    tainted: bool = False
-    taint_sources: list[str] = Field(default_factory=list)
-    release_id: str | None = None
+__all__ = [  # the ledger's vocabulary lives in requests.py; importers may name it from here
+    "AlreadyDecided", "ApprovalError", "ApprovalLedger", "ApprovalRequest", "Decision", "GateContext", "InvalidEdit",
+    "Listing", "NotAllowed", "ResumeInProgress", "SelfApproval", "Status", "UnknownRequest", "canonical_args",
+]  # fmt: skip
 
 
 class ApprovalLedger:
